@@ -1,0 +1,1 @@
+"""The ActivityPub protocol, reusable: knows nothing of polls or libraries."""
