@@ -64,6 +64,11 @@ class FetchError(ActivityPubError):
 
     http_status = 502
 
+    def __init__(self, *args: object, status: int | None = None) -> None:
+        """`status` is the remote HTTP status when there was a response, for logs and retries."""
+        super().__init__(*args)
+        self.status = status
+
 
 class AddressNotAllowed(FetchError):
     """The URL points at an address we never connect to (private, loopback...)."""

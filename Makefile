@@ -1,0 +1,33 @@
+# Peiling: the two commands are `make run` and `make test`; both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+HOST ?= 127.0.0.1
+BASE_URL ?= http://$(HOST):$(PORT)
+DEMO_DIR := var/demo
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: serve a demo library (@bieb) at $(BASE_URL), data kept in $(DEMO_DIR)
+run: $(STAMP)
+	$(BIN)/peiling --config $(DEMO_DIR)/peiling.toml init --demo --base-url $(BASE_URL) --exist-ok
+	PEILING_BASE_URL=$(BASE_URL) $(BIN)/peiling --config $(DEMO_DIR)/peiling.toml serve --host $(HOST) --port $(PORT)
+
+## test: lint and run the whole test suite
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check activitypub fediverse tests
+	$(BIN)/mypy activitypub
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,108 @@
+"""The application factory: blueprints, error mapping, background workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from quart import Quart, Response, render_template
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from activitypub.client import Client, RequestSigner
+from activitypub.errors import ActivityPubError
+from activitypub.keys import load_private_key
+
+from . import __version__
+from .delivery import DeliveryWorker, Outbox
+from .directory import ActorDirectory
+from .incoming import InboxWorker
+from .services import Services
+from .settings import Settings
+from .storage.sqlite import SqliteStore
+from .urls import Urls
+from .web import activitypub, inbox, json_response, services, wellknown
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Quart:
+    app = Quart(__name__, template_folder=str(settings.templates_dir))
+    app.config["MAX_CONTENT_LENGTH"] = settings.inbox_max_bytes
+    app.config["BODY_TIMEOUT"] = 30
+    app.config["SETTINGS"] = settings
+    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp):
+        app.register_blueprint(blueprint)
+    _register_error_handlers(app)
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"}, content_type="application/json")
+
+    @app.get("/")
+    async def index() -> str:
+        s = services()
+        return await render_template("index.html", actors=await s.store.local_actors(),
+                                     host=s.settings.host)
+
+    @app.while_serving
+    async def lifespan() -> AsyncIterator[None]:
+        built = await build_services(settings)
+        app.extensions["services"] = built
+        async with _background(built, settings.run_background_workers):
+            yield
+        await built.client.close()
+        await built.store.close()
+
+    return app
+
+
+async def build_services(settings: Settings) -> Services:
+    """Open the store and make the runtime objects of one instance."""
+    store = await SqliteStore.open(settings.database)
+    await store.release_all_leases()
+    urls = Urls(settings.base_url)
+    actors = await store.local_actors()
+    signer = (RequestSigner(urls.key_id(actors[0].username),
+                            load_private_key(actors[0].private_key_pem)) if actors else None)
+    client = Client(settings.fetch_policy, signer=signer,
+                    user_agent=f"Peiling/{__version__} (+{settings.base_url}/)")
+    directory = ActorDirectory(store, client, refetch_seconds=settings.key_refetch_seconds,
+                               failure_ttl_seconds=settings.fetch_failure_ttl_seconds)
+    wake = asyncio.Event()
+    delivery = DeliveryWorker(
+        store, client, urls, workers=settings.delivery_workers,
+        per_host=settings.delivery_per_host,
+        give_up_seconds=settings.delivery_give_up_hours * 3600,
+        unavailable_seconds=settings.host_unavailable_days * 86400, wake=wake,
+    )
+    return Services(settings=settings, urls=urls, store=store, client=client,
+                    directory=directory, outbox=Outbox(store, urls, wake), delivery=delivery)
+
+
+@contextlib.asynccontextmanager
+async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
+    """Run the inbox and delivery workers while serving (tests drive them by hand)."""
+    tasks = []
+    if enabled:
+        tasks = [asyncio.create_task(InboxWorker(built).run_forever()),
+                 asyncio.create_task(built.delivery.run_forever())]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(ActivityPubError)
+    async def protocol_error(error: ActivityPubError) -> Response:
+        return json_response({"error": str(error)}, status=error.http_status,
+                             content_type="application/json")
+
+    @app.errorhandler(RequestEntityTooLarge)
+    async def too_large(_: RequestEntityTooLarge) -> Response:
+        return json_response({"error": "body is larger than 1 MB"}, status=413,
+                             content_type="application/json")

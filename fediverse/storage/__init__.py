@@ -1,0 +1,169 @@
+"""The storage seam: domain-level records and the `Store` contract.
+
+The application talks to storage only through `Store`, in its own words
+(`save_inbox_activity`, `lease_due_deliveries`), so a PostgreSQL backend is one
+new module plus the same contract tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+FollowState = Literal["pending", "accepted", "rejected"]
+
+
+@dataclass(frozen=True)
+class LocalActor:
+    username: str
+    name: str
+    summary: str
+    private_key_pem: str
+    public_key_pem: str
+    actor_type: str = "Organization"
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    key_id: str
+    public_key_pem: str
+    inbox: str
+    shared_inbox: str | None
+    username: str | None
+    name: str | None
+    url: str | None
+    fetched_at: float
+
+    @property
+    def preferred_inbox(self) -> str:
+        """Shared inbox when the server has one: one POST reaches all its users."""
+        return self.shared_inbox or self.inbox
+
+
+@dataclass(frozen=True)
+class InboxActivity:
+    id: str
+    actor: str
+    type: str
+    body: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class Follow:
+    local_username: str
+    actor_id: str
+    follow_id: str
+    state: FollowState
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    activity_id: str
+    local_username: str
+    body: str
+    inbox: str
+    host: str
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class HostStatus:
+    host: str
+    pending: int
+    failed: int
+    failing_since: float | None
+    unavailable: bool
+
+
+class DuplicateError(Exception):
+    """The record exists already (a local actor with that username, say)."""
+
+
+class Store(Protocol):
+    async def close(self) -> None: ...
+
+    # local actors
+    async def create_local_actor(self, actor: LocalActor, now: float) -> None: ...
+    async def local_actor(self, username: str) -> LocalActor | None: ...
+    async def local_actors(self) -> list[LocalActor]: ...
+
+    # remote actors, blocks and tombstones
+    async def save_remote_actor(self, actor: RemoteActor) -> None: ...
+    async def remote_actor(self, actor_id: str) -> RemoteActor | None: ...
+    async def remote_actor_by_key(self, key_id: str) -> RemoteActor | None: ...
+    async def forget_actor(self, actor_id: str, now: float) -> None: ...
+    async def is_tombstoned(self, actor_id: str) -> bool: ...
+    async def block_domain(self, domain: str, now: float) -> None: ...
+    async def is_blocked(self, domain: str) -> bool: ...
+
+    # inbox
+    async def save_inbox_activity(self, activity: InboxActivity) -> bool: ...
+    async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]: ...
+    async def mark_inbox_processed(
+        self, activity_id: str, now: float, error: str | None
+    ) -> None: ...
+    async def inbox_activity_count(self) -> int: ...
+
+    # follows, both ways
+    async def save_follower(self, follow: Follow) -> None: ...
+    async def follower(self, local_username: str, actor_id: str) -> Follow | None: ...
+    async def followers(self, local_username: str, state: FollowState) -> list[Follow]: ...
+    async def follower_count(self, local_username: str) -> int: ...
+    async def remove_follower(self, local_username: str, actor_id: str) -> bool: ...
+    async def remove_followers_at_inbox(self, inbox: str) -> int: ...
+    async def follower_inboxes(self, local_username: str) -> list[str]: ...
+    async def save_following(self, follow: Follow, now: float) -> None: ...
+    async def following_by_follow_id(self, follow_id: str) -> Follow | None: ...
+    async def following(self, local_username: str) -> list[Follow]: ...
+    async def remove_following(self, local_username: str, actor_id: str) -> bool: ...
+    async def set_following_state(self, follow_id: str, state: FollowState, now: float) -> None: ...
+
+    # outbox and delivery queue
+    async def add_outbox_activity(
+        self,
+        local_username: str,
+        activity_id: str,
+        activity_type: str,
+        body: str,
+        public: bool,
+        inboxes: list[str],
+        now: float,
+    ) -> int: ...
+    async def outbox_activity(self, activity_id: str) -> str | None: ...
+    async def public_outbox(self, local_username: str, limit: int) -> list[str]: ...
+    async def public_outbox_count(self, local_username: str) -> int: ...
+    async def lease_due_deliveries(
+        self,
+        now: float,
+        limit: int,
+        lease_seconds: float,
+        skip_hosts: set[str],
+    ) -> list[Delivery]: ...
+    async def finish_delivery(self, delivery_id: int, now: float, status: int | None) -> None: ...
+    async def retry_delivery(
+        self,
+        delivery_id: int,
+        next_attempt_at: float,
+        status: int | None,
+        error: str,
+    ) -> None: ...
+    async def fail_delivery(
+        self,
+        delivery_id: int,
+        now: float,
+        status: int | None,
+        error: str,
+    ) -> None: ...
+    async def delivery_counts(self) -> dict[str, int]: ...
+
+    # host health
+    async def record_host_failure(self, host: str, now: float) -> float: ...
+    async def record_host_success(self, host: str) -> None: ...
+    async def mark_host_unavailable(self, host: str) -> None: ...
+    async def unavailable_hosts(self) -> set[str]: ...
+    async def host_statuses(self) -> list[HostStatus]: ...

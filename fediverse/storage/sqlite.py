@@ -1,0 +1,512 @@
+"""SQLite backend of the `Store` contract, through aiosqlite.
+
+One connection in WAL mode with `synchronous=FULL`: a row we answered 2xx for
+is on disk. aiosqlite runs every statement on one thread, so statements of
+different coroutines could interleave inside a transaction; `_lock` makes each
+method one atomic unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from activitypub.vocab import host_of
+
+from . import (
+    Delivery,
+    DuplicateError,
+    Follow,
+    FollowState,
+    HostStatus,
+    InboxActivity,
+    LocalActor,
+    RemoteActor,
+)
+
+
+def _migrations() -> list[tuple[int, str]]:
+    """Numbered SQL files shipped in `migrations/`, in order."""
+    folder = resources.files(__package__).joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+class SqliteStore:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> SqliteStore:
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = sqlite3.Row
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            "busy_timeout=5000",
+        ):
+            await db.execute(f"PRAGMA {pragma}")
+        store = cls(db)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        current = row[0] if row else 0
+        for number, script in _migrations():
+            if number > current:
+                await self._db.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
+                )
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock, self._db.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    async def _run(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Execute one statement on its own; returns the number of rows changed."""
+        async with self._lock, self._db.execute(sql, tuple(params)) as cursor:
+            return cursor.rowcount
+
+    async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self._one(sql, params)
+        return row[0] if row else None
+
+    # local actors
+
+    async def create_local_actor(self, actor: LocalActor, now: float) -> None:
+        try:
+            await self._run(
+                "INSERT INTO local_actor (username, actor_type, name, summary, private_key_pem,"
+                " public_key_pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    actor.username,
+                    actor.actor_type,
+                    actor.name,
+                    actor.summary,
+                    actor.private_key_pem,
+                    actor.public_key_pem,
+                    now,
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(f"local actor {actor.username!r} exists") from exc
+
+    async def local_actor(self, username: str) -> LocalActor | None:
+        row = await self._one("SELECT * FROM local_actor WHERE username = ?", (username,))
+        return _local_actor(row) if row else None
+
+    async def local_actors(self) -> list[LocalActor]:
+        rows = await self._all("SELECT * FROM local_actor ORDER BY created_at, username")
+        return [_local_actor(row) for row in rows]
+
+    # remote actors, blocks and tombstones
+
+    async def save_remote_actor(self, actor: RemoteActor) -> None:
+        await self._run(
+            "INSERT INTO remote_actor (id, key_id, public_key_pem, inbox, shared_inbox, username,"
+            " name, url, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET key_id = excluded.key_id,"
+            " public_key_pem = excluded.public_key_pem, inbox = excluded.inbox,"
+            " shared_inbox = excluded.shared_inbox, username = excluded.username,"
+            " name = excluded.name, url = excluded.url, fetched_at = excluded.fetched_at",
+            (
+                actor.id,
+                actor.key_id,
+                actor.public_key_pem,
+                actor.inbox,
+                actor.shared_inbox,
+                actor.username,
+                actor.name,
+                actor.url,
+                actor.fetched_at,
+            ),
+        )
+
+    async def remote_actor(self, actor_id: str) -> RemoteActor | None:
+        row = await self._one("SELECT * FROM remote_actor WHERE id = ?", (actor_id,))
+        return RemoteActor(**dict(row)) if row else None
+
+    async def remote_actor_by_key(self, key_id: str) -> RemoteActor | None:
+        row = await self._one("SELECT * FROM remote_actor WHERE key_id = ?", (key_id,))
+        return RemoteActor(**dict(row)) if row else None
+
+    async def forget_actor(self, actor_id: str, now: float) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM follower WHERE actor_id = ?", (actor_id,))
+            await db.execute("DELETE FROM following WHERE actor_id = ?", (actor_id,))
+            await db.execute("DELETE FROM remote_actor WHERE id = ?", (actor_id,))
+            await db.execute(
+                "INSERT OR IGNORE INTO actor_tombstone (id, deleted_at) VALUES (?, ?)",
+                (actor_id, now),
+            )
+
+    async def is_tombstoned(self, actor_id: str) -> bool:
+        return (
+            await self._one("SELECT 1 FROM actor_tombstone WHERE id = ?", (actor_id,)) is not None
+        )
+
+    async def block_domain(self, domain: str, now: float) -> None:
+        await self._run(
+            "INSERT OR IGNORE INTO blocked_domain (domain, created_at) VALUES (?, ?)",
+            (domain.lower(), now),
+        )
+
+    async def is_blocked(self, domain: str) -> bool:
+        row = await self._one("SELECT 1 FROM blocked_domain WHERE domain = ?", (domain.lower(),))
+        return row is not None
+
+    # inbox
+
+    async def save_inbox_activity(self, activity: InboxActivity) -> bool:
+        changed = await self._run(
+            "INSERT OR IGNORE INTO inbox_activity (id, actor, type, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (activity.id, activity.actor, activity.type, activity.body, activity.received_at),
+        )
+        return changed == 1
+
+    async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]:
+        rows = await self._all(
+            "SELECT id, actor, type, body, received_at FROM inbox_activity"
+            " WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT ?",
+            (limit,),
+        )
+        return [InboxActivity(**dict(row)) for row in rows]
+
+    async def mark_inbox_processed(self, activity_id: str, now: float, error: str | None) -> None:
+        await self._run(
+            "UPDATE inbox_activity SET processed_at = ?, error = ? WHERE id = ?",
+            (now, error, activity_id),
+        )
+
+    async def inbox_activity_count(self) -> int:
+        return int(await self._scalar("SELECT count(*) FROM inbox_activity"))
+
+    # follows, both ways
+
+    async def save_follower(self, follow: Follow) -> None:
+        await self._run(
+            "INSERT INTO follower (local_username, actor_id, follow_id, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (local_username, actor_id) DO UPDATE SET"
+            " follow_id = excluded.follow_id, state = excluded.state",
+            (
+                follow.local_username,
+                follow.actor_id,
+                follow.follow_id,
+                follow.state,
+                follow.created_at,
+            ),
+        )
+
+    async def follower(self, local_username: str, actor_id: str) -> Follow | None:
+        row = await self._one(
+            "SELECT * FROM follower WHERE local_username = ? AND actor_id = ?",
+            (local_username, actor_id),
+        )
+        return Follow(**dict(row)) if row else None
+
+    async def followers(self, local_username: str, state: FollowState) -> list[Follow]:
+        rows = await self._all(
+            "SELECT * FROM follower WHERE local_username = ? AND state = ? ORDER BY created_at",
+            (local_username, state),
+        )
+        return [Follow(**dict(row)) for row in rows]
+
+    async def follower_count(self, local_username: str) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM follower WHERE local_username = ? AND state = 'accepted'",
+                (local_username,),
+            )
+        )
+
+    async def remove_follower(self, local_username: str, actor_id: str) -> bool:
+        changed = await self._run(
+            "DELETE FROM follower WHERE local_username = ? AND actor_id = ?",
+            (local_username, actor_id),
+        )
+        return changed > 0
+
+    async def remove_followers_at_inbox(self, inbox: str) -> int:
+        return await self._run(
+            "DELETE FROM follower WHERE actor_id IN"
+            " (SELECT id FROM remote_actor WHERE inbox = ? OR shared_inbox = ?)",
+            (inbox, inbox),
+        )
+
+    async def follower_inboxes(self, local_username: str) -> list[str]:
+        rows = await self._all(
+            "SELECT DISTINCT coalesce(r.shared_inbox, r.inbox) FROM follower f"
+            " JOIN remote_actor r ON r.id = f.actor_id"
+            " WHERE f.local_username = ? AND f.state = 'accepted'",
+            (local_username,),
+        )
+        return [row[0] for row in rows]
+
+    async def save_following(self, follow: Follow, now: float) -> None:
+        await self._run(
+            "INSERT INTO following (local_username, actor_id, follow_id, state, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (local_username, actor_id)"
+            " DO UPDATE SET follow_id = excluded.follow_id, state = excluded.state,"
+            " updated_at = excluded.updated_at",
+            (
+                follow.local_username,
+                follow.actor_id,
+                follow.follow_id,
+                follow.state,
+                follow.created_at,
+                now,
+            ),
+        )
+
+    async def following_by_follow_id(self, follow_id: str) -> Follow | None:
+        row = await self._one(
+            "SELECT local_username, actor_id, follow_id, state, created_at FROM following"
+            " WHERE follow_id = ?",
+            (follow_id,),
+        )
+        return Follow(**dict(row)) if row else None
+
+    async def following(self, local_username: str) -> list[Follow]:
+        rows = await self._all(
+            "SELECT local_username, actor_id, follow_id, state, created_at FROM following"
+            " WHERE local_username = ? ORDER BY created_at",
+            (local_username,),
+        )
+        return [Follow(**dict(row)) for row in rows]
+
+    async def remove_following(self, local_username: str, actor_id: str) -> bool:
+        changed = await self._run(
+            "DELETE FROM following WHERE local_username = ? AND actor_id = ?",
+            (local_username, actor_id),
+        )
+        return changed > 0
+
+    async def set_following_state(self, follow_id: str, state: FollowState, now: float) -> None:
+        await self._run(
+            "UPDATE following SET state = ?, updated_at = ? WHERE follow_id = ?",
+            (state, now, follow_id),
+        )
+
+    # outbox and delivery queue
+
+    async def add_outbox_activity(
+        self,
+        local_username: str,
+        activity_id: str,
+        activity_type: str,
+        body: str,
+        public: bool,
+        inboxes: list[str],
+        now: float,
+    ) -> int:
+        """Store the activity and one delivery row per distinct inbox, atomically.
+
+        Either the activity and all its deliveries are on disk or none are, so a
+        crash mid fan-out can only leave rows to send, never rows forgotten.
+        """
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO outbox_activity (id, local_username, type, body, public,"
+                " published_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (activity_id, local_username, activity_type, body, int(public), now),
+            )
+            seq = cursor.lastrowid
+            await db.executemany(
+                "INSERT OR IGNORE INTO delivery (activity_seq, inbox, host, state,"
+                " next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)",
+                [(seq, inbox, host_of(inbox), now, now) for inbox in dict.fromkeys(inboxes)],
+            )
+        assert seq is not None
+        return seq
+
+    async def outbox_activity(self, activity_id: str) -> str | None:
+        row = await self._one("SELECT body FROM outbox_activity WHERE id = ?", (activity_id,))
+        return row[0] if row else None
+
+    async def public_outbox(self, local_username: str, limit: int) -> list[str]:
+        rows = await self._all(
+            "SELECT body FROM outbox_activity WHERE local_username = ? AND public = 1"
+            " ORDER BY seq DESC LIMIT ?",
+            (local_username, limit),
+        )
+        return [row[0] for row in rows]
+
+    async def public_outbox_count(self, local_username: str) -> int:
+        return int(
+            await self._scalar(
+                "SELECT count(*) FROM outbox_activity WHERE local_username = ? AND public = 1",
+                (local_username,),
+            )
+        )
+
+    async def lease_due_deliveries(
+        self, now: float, limit: int, lease_seconds: float, skip_hosts: set[str], per_host: int,
+    ) -> list[Delivery]:
+        """Claim up to `limit` due rows, at most `per_host` of any one host.
+
+        A claimed row is invisible to other claims until its lease runs out, so a
+        worker that dies mid-send leaves the row to be sent again later.
+        """
+        skip = sorted(skip_hosts)
+        marks = ",".join("?" * len(skip))
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE delivery SET leased_until = ? WHERE id IN (SELECT id FROM"
+                " (SELECT id, next_attempt_at, row_number() OVER"
+                " (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM delivery"
+                " WHERE state = 'pending' AND next_attempt_at <= ?"
+                " AND (leased_until IS NULL OR leased_until <= ?)"
+                f" AND host NOT IN ({marks})) WHERE n <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+                " RETURNING id",
+                (now + lease_seconds, now, now, *skip, per_host, limit),
+            )
+            ids = [row[0] for row in await cursor.fetchall()]
+            if not ids:
+                return []
+            cursor = await db.execute(
+                "SELECT d.id, a.id AS activity_id, a.local_username, a.body, d.inbox, d.host,"
+                " d.attempts, d.created_at FROM delivery d"
+                " JOIN outbox_activity a ON a.seq = d.activity_seq"
+                f" WHERE d.id IN ({','.join('?' * len(ids))}) ORDER BY d.next_attempt_at, d.id",
+                ids,
+            )
+            return [Delivery(**dict(row)) for row in await cursor.fetchall()]
+
+    async def release_deliveries(self, delivery_ids: list[int]) -> None:
+        """Give leased rows back unsent (their host is busy), due again at once."""
+        marks = ",".join("?" * len(delivery_ids))
+        await self._run(f"UPDATE delivery SET leased_until = NULL WHERE id IN ({marks})",
+                        delivery_ids)
+
+    async def release_all_leases(self) -> int:
+        """At start-up no send is in flight: leases left by a dead process are void."""
+        return await self._run(
+            "UPDATE delivery SET leased_until = NULL WHERE state = 'pending'"
+            " AND leased_until IS NOT NULL"
+        )
+
+    async def finish_delivery(self, delivery_id: int, now: float, status: int | None) -> None:
+        await self._run(
+            "UPDATE delivery SET state = 'done', attempts = attempts + 1, finished_at = ?,"
+            " last_status = ?, leased_until = NULL WHERE id = ?",
+            (now, status, delivery_id),
+        )
+
+    async def retry_delivery(
+        self,
+        delivery_id: int,
+        next_attempt_at: float,
+        status: int | None,
+        error: str,
+    ) -> None:
+        await self._run(
+            "UPDATE delivery SET attempts = attempts + 1, next_attempt_at = ?, last_status = ?,"
+            " last_error = ?, leased_until = NULL WHERE id = ?",
+            (next_attempt_at, status, error, delivery_id),
+        )
+
+    async def fail_delivery(
+        self,
+        delivery_id: int,
+        now: float,
+        status: int | None,
+        error: str,
+    ) -> None:
+        await self._run(
+            "UPDATE delivery SET state = 'failed', attempts = attempts + 1, finished_at = ?,"
+            " last_status = ?, last_error = ?, leased_until = NULL WHERE id = ?",
+            (now, status, error, delivery_id),
+        )
+
+    async def delivery_counts(self) -> dict[str, int]:
+        rows = await self._all("SELECT state, count(*) FROM delivery GROUP BY state")
+        counts = {"pending": 0, "done": 0, "failed": 0}
+        counts.update({row[0]: row[1] for row in rows})
+        return counts
+
+    # host health
+
+    async def record_host_failure(self, host: str, now: float) -> float:
+        """Note a failed delivery; returns since when the host has failed without a success."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR IGNORE INTO host_health (host, failing_since) VALUES (?, ?)",
+                (host, now),
+            )
+            cursor = await db.execute(
+                "SELECT failing_since FROM host_health WHERE host = ?", (host,)
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return float(row[0])
+
+    async def record_host_success(self, host: str) -> None:
+        await self._run("DELETE FROM host_health WHERE host = ?", (host,))
+
+    async def mark_host_unavailable(self, host: str) -> None:
+        await self._run("UPDATE host_health SET unavailable = 1 WHERE host = ?", (host,))
+
+    async def unavailable_hosts(self) -> set[str]:
+        rows = await self._all("SELECT host FROM host_health WHERE unavailable = 1")
+        return {row[0] for row in rows}
+
+    async def host_statuses(self) -> list[HostStatus]:
+        rows = await self._all(
+            "SELECT d.host, sum(d.state = 'pending') AS pending, sum(d.state = 'failed') AS failed,"
+            " h.failing_since, coalesce(h.unavailable, 0) AS unavailable FROM delivery d"
+            " LEFT JOIN host_health h ON h.host = d.host GROUP BY d.host ORDER BY d.host"
+        )
+        return [
+            HostStatus(
+                row["host"],
+                row["pending"],
+                row["failed"],
+                row["failing_since"],
+                bool(row["unavailable"]),
+            )
+            for row in rows
+        ]
+
+
+def _local_actor(row: sqlite3.Row) -> LocalActor:
+    return LocalActor(
+        username=row["username"],
+        name=row["name"],
+        summary=row["summary"],
+        private_key_pem=row["private_key_pem"],
+        public_key_pem=row["public_key_pem"],
+        actor_type=row["actor_type"],
+    )

@@ -1,0 +1,61 @@
+"""The inbox endpoints (personal and shared): authenticate, store, answer 202.
+
+Requests that fail verification are refused here, synchronously, with the
+reason; an accepted activity is on disk (deduplicated by id) before the 202,
+and is applied afterwards by the inbox worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+from quart import Blueprint, Response, request
+
+from activitypub.errors import NotFound, UnsupportedMediaType
+from activitypub.vocab import host_of
+
+from ..authentication import SignedRequest, UnknownActorDelete, authenticate
+from ..storage import InboxActivity
+from . import services
+
+bp = Blueprint("inbox", __name__)
+
+ACTIVITY_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
+
+
+@bp.post("/inbox")
+@bp.post("/users/<username>/inbox")
+async def inbox(username: str | None = None) -> Response:
+    s = services()
+    if username is not None and await s.store.local_actor(username) is None:
+        raise NotFound(f"no actor {username!r} here")
+    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    if media_type not in ACTIVITY_MEDIA_TYPES:
+        raise UnsupportedMediaType("Content-Type must be application/activity+json")
+    body = await request.get_data(cache=False, as_text=False)
+    try:
+        actor, activity = await authenticate(
+            SignedRequest(request.method, _request_target(), request.headers, body),
+            store=s.store, directory=s.directory, expected_host=s.settings.host,
+            now=datetime.now(UTC), window=timedelta(seconds=s.settings.signature_window_seconds),
+        )
+    except UnknownActorDelete:
+        return Response("", status=202)  # an actor we never knew is gone: nothing to do
+    await s.store.record_host_success(host_of(actor.id))  # it speaks again
+    stored = await s.store.save_inbox_activity(InboxActivity(
+        id=activity["id"], actor=actor.id, type=activity["type"],
+        body=json.dumps(activity), received_at=time.time(),
+    ))
+    if stored:
+        s.inbox_wake.set()
+    return Response("", status=202)
+
+
+def _request_target() -> str:
+    """Path and query exactly as sent: the signature covers the raw bytes."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.path
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{path}?{query}" if query else path
