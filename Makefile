@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 HOST ?= 127.0.0.1
 BASE_URL ?= http://$(HOST):$(PORT)
-DEMO_DIR := var/demo
+DEMO_DIR ?= var/demo
 
 .PHONY: run test lint clean
 

@@ -34,7 +34,7 @@ def create_app(settings: Settings) -> Quart:
     app.config["SETTINGS"] = settings
     for blueprint in (wellknown.bp, activitypub.bp, inbox.bp):
         app.register_blueprint(blueprint)
-    _register_error_handlers(app)
+    _register_error_handlers(app, settings)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -96,7 +96,7 @@ async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _register_error_handlers(app: Quart) -> None:
+def _register_error_handlers(app: Quart, settings: Settings) -> None:
     @app.errorhandler(ActivityPubError)
     async def protocol_error(error: ActivityPubError) -> Response:
         return json_response({"error": str(error)}, status=error.http_status,
@@ -104,5 +104,6 @@ def _register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     async def too_large(_: RequestEntityTooLarge) -> Response:
-        return json_response({"error": "body is larger than 1 MB"}, status=413,
+        limit = settings.inbox_max_bytes
+        return json_response({"error": f"body is larger than {limit} bytes"}, status=413,
                              content_type="application/json")

@@ -81,8 +81,11 @@ def load_settings(
     path = config or (Path(environ[f"{ENV_PREFIX}CONFIG"]) if f"{ENV_PREFIX}CONFIG" in environ
                       else DEFAULT_CONFIG)
     if path.exists():
-        with path.open("rb") as handle:
-            values.update(tomllib.load(handle))
+        try:
+            with path.open("rb") as handle:
+                values.update(tomllib.load(handle))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read {path}: {exc}") from exc
         if "database" in values and not Path(values["database"]).is_absolute():
             values["database"] = path.parent / values["database"]  # beside its config
     elif config is not None:

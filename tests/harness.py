@@ -28,6 +28,7 @@ from quart import Quart
 from activitypub import httpsig
 from activitypub.keys import generate_private_key, load_public_key, private_key_pem, public_key_pem
 from fediverse.app import create_app
+from fediverse.incoming import InboxWorker
 from fediverse.services import Services
 from fediverse.settings import Settings
 from fediverse.storage import LocalActor
@@ -101,6 +102,24 @@ async def start_instance(
     return instance
 
 
+async def process(instance: RunningInstance) -> None:
+    """Apply what the inbox stored, then send what that queued."""
+    await InboxWorker(instance.services).run_once()
+    await instance.services.delivery.run_once()
+
+
+async def settle(*instances: RunningInstance) -> None:
+    """Run inbox and delivery work on every instance until nothing moves."""
+    for _ in range(10):
+        moved = 0
+        for inst in instances:
+            moved += await InboxWorker(inst.services).run_once()
+            moved += await inst.services.delivery.run_once()
+        if not moved:
+            return
+    raise AssertionError("instances kept exchanging activities")
+
+
 async def ensure_actor(settings: Settings, username: str) -> None:
     store = await SqliteStore.open(settings.database)
     try:
@@ -114,9 +133,8 @@ async def ensure_actor(settings: Settings, username: str) -> None:
         await store.close()
 
 
-async def wait_until_serving(url: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
+async def wait_until_serving(url: str, within: float = 10.0) -> None:
+    async with asyncio.timeout(within), aiohttp.ClientSession() as session:
         while True:
             try:
                 async with session.get(url) as response:
@@ -124,8 +142,6 @@ async def wait_until_serving(url: str, timeout: float = 10.0) -> None:
                         return
             except aiohttp.ClientConnectionError:
                 pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not come up")
             await asyncio.sleep(0.02)
 
 

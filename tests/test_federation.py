@@ -6,21 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness import RunningInstance, start_instance
+from harness import settle, start_instance
 
 from fediverse import follows
 from fediverse.incoming import InboxWorker
-
-
-async def settle(*instances: RunningInstance) -> None:
-    """Run inbox and delivery work on every instance until nothing moves."""
-    for _ in range(5):
-        moved = 0
-        for inst in instances:
-            moved += await InboxWorker(inst.services).run_once()
-            moved += await inst.services.delivery.run_once()
-        if not moved:
-            return
 
 
 async def test_instance_follows_another_and_the_accept_settles_it(tmp_path: Path):
