@@ -86,8 +86,8 @@ def load_settings(
                 values.update(tomllib.load(handle))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SettingsError(f"cannot read {path}: {exc}") from exc
-        if "database" in values and not Path(values["database"]).is_absolute():
-            values["database"] = path.parent / values["database"]  # beside its config
+        database = Path(values.get("database", Settings.database))
+        values["database"] = database if database.is_absolute() else path.parent / database
     elif config is not None:
         raise SettingsError(f"config file {config} does not exist")
     known = {f.name: f for f in fields(Settings)}

@@ -60,3 +60,20 @@ async def test_delivery_to_a_stopped_peer_arrives_after_it_returns(tmp_path: Pat
     finally:
         await sender.stop()
         await peer.stop()
+
+
+async def test_an_activity_answered_202_survives_a_restart(tmp_path: Path, remote):
+    """The 202 promises the activity is on disk; it is applied after the restart."""
+    first = await start_instance(tmp_path, "bieb")
+    status, _ = await remote.send(remote.fixture("mastodon-follow.json", first), first.inbox)
+    await first.stop()  # before the inbox worker ever ran
+
+    second = await start_instance(tmp_path, "bieb", port=first.port)
+    try:
+        await InboxWorker(second.services).run_once()
+        await second.services.delivery.run_once()
+        assert status == 202
+        assert await second.services.store.follower_count("bieb") == 1
+        assert [r.json["type"] for r in remote.received] == ["Accept"]
+    finally:
+        await second.stop()
