@@ -302,9 +302,9 @@ def _transport_errors(url: URL) -> Iterator[None]:
     try:
         yield
     except (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-        raise TemporaryFetchError(f"{url.host}: {exc or type(exc).__name__}") from exc
+        raise TemporaryFetchError(f"{url.host}: {str(exc) or type(exc).__name__}") from exc
     except aiohttp.ClientError as exc:
-        raise FetchError(f"{url.host}: {exc or type(exc).__name__}") from exc
+        raise FetchError(f"{url.host}: {str(exc) or type(exc).__name__}") from exc
 
 
 def _require_document(response: aiohttp.ClientResponse, acceptable: Callable[[str], bool]) -> None:

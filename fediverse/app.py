@@ -67,7 +67,9 @@ async def build_services(settings: Settings) -> Services:
     signer = (RequestSigner(urls.key_id(actors[0].username),
                             load_private_key(actors[0].private_key_pem)) if actors else None)
     client = Client(settings.fetch_policy, signer=signer,
-                    user_agent=f"Peiling/{__version__} (+{settings.base_url}/)")
+                    user_agent=f"Peiling/{__version__} (+{settings.base_url}/)",
+                    limit=settings.delivery_workers + 16,
+                    limit_per_host=settings.delivery_per_host + 2)
     directory = ActorDirectory(store, client, refetch_seconds=settings.key_refetch_seconds,
                                failure_ttl_seconds=settings.fetch_failure_ttl_seconds)
     wake = asyncio.Event()

@@ -32,13 +32,14 @@ BASE_DELAY = 30.0
 MAX_DELAY = 6 * 3600.0
 MAX_RETRY_AFTER = 6 * 3600.0
 LEASE_SECONDS = 120.0
+PROBE_AFTER = 7 * 86400.0  # an unavailable host is tried again after this; a failure re-marks it
 RETRYABLE = frozenset({401, 408, 429})
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> float:
     """Seconds before attempt `attempts + 1`: exponential, capped, with ±20 % jitter
     so that many rows failing together do not retry together."""
-    delay = min(BASE_DELAY * 2 ** min(attempts, 20), MAX_DELAY)
+    delay = min(BASE_DELAY * 2.0 ** min(attempts, 20), MAX_DELAY)
     return delay * (0.8 + 0.4 * rng())
 
 
@@ -57,7 +58,7 @@ class Outbox:
     async def publish(self, username: str, activity: JsonObject, inboxes: Iterable[str],
                       *, public: bool = False) -> int:
         """Persist `activity` and queue it for every inbox that may receive it."""
-        unavailable = await self._store.unavailable_hosts()
+        unavailable = await self._store.unavailable_hosts(self._clock() - PROBE_AFTER)
         own = host_of(self._urls.base)
         targets = [i for i in dict.fromkeys(inboxes)
                    if host_of(i) not in unavailable and host_of(i) != own]
@@ -91,20 +92,35 @@ class DeliveryWorker:
         return sent
 
     async def run_forever(self) -> None:
-        """Keep up to `workers` sends in flight; never wait for a slow one to lease more."""
-        while True:
-            self._wake.clear()
-            free = self._workers - len(self._tasks)
-            rows = await self._lease(free) if free > 0 else []
-            for row in rows:
-                task = asyncio.create_task(self._deliver(row))
-                self._tasks.add(task)
-                task.add_done_callback(self._finished)
-            if not rows or free <= len(rows):
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
+        """Keep up to `workers` sends in flight; never wait for a slow one to lease more.
+
+        Cancelling it cancels the sends in flight too, before the store and client
+        they use are closed; their rows stay leased until the next start-up.
+        """
+        try:
+            while True:
+                self._wake.clear()
+                free = self._workers - len(self._tasks)
+                rows = await self._lease(free) if free > 0 else []
+                for row in rows:
+                    task = asyncio.create_task(self._deliver(row))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._finished)
+                if not rows or free <= len(rows):
+                    await self._idle(1.0)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait for a wake-up or `seconds`. Not `wait_for`: on Python 3.11 it swallows a
+        cancel that lands as the event is set, and the loop would then never stop."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        except TimeoutError:
+            pass
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -112,7 +128,7 @@ class DeliveryWorker:
 
     async def _lease(self, limit: int) -> list[Delivery]:
         busy = {host for host, n in self._in_flight.items() if n >= self._per_host}
-        skip = busy | await self._store.unavailable_hosts()
+        skip = busy | await self._store.unavailable_hosts(self._clock() - PROBE_AFTER)
         rows = await self._store.lease_due_deliveries(
             self._clock(), limit, LEASE_SECONDS, skip, self._per_host)
         taken, extra = [], []
@@ -131,8 +147,7 @@ class DeliveryWorker:
             await self._attempt(row)
         except Exception:  # a loop edge: record and keep the worker alive
             log.exception("delivery %s to %s crashed", row.id, row.inbox)
-            await self._store.retry_delivery(row.id, self._clock() + backoff(row.attempts),
-                                             None, "internal error")
+            await self._reschedule(row, None, "internal error", None)
         finally:
             self._in_flight[row.host] -= 1
             if self._in_flight[row.host] <= 0:
@@ -162,11 +177,19 @@ class DeliveryWorker:
 
     async def _retry(self, row: Delivery, status: int | None, error: str,
                      retry_after: float | None) -> None:
+        """A failure of the host's making: it counts toward marking the host unavailable."""
         now = self._clock()
         failing_since = await self._store.record_host_failure(row.host, now)
         if now - failing_since >= self._unavailable_after:
             log.warning("%s has failed since %s: marked unavailable", row.host, failing_since)
-            await self._store.mark_host_unavailable(row.host)
+            await self._store.mark_host_unavailable(row.host, now)
+        await self._reschedule(row, status, error, retry_after)
+
+    async def _reschedule(self, row: Delivery, status: int | None, error: str,
+                          retry_after: float | None) -> None:
+        """Back off, or give up once the next try would be past the deadline: a row
+        that keeps failing (even by our own fault) must not stay pending for ever."""
+        now = self._clock()
         delay = backoff(row.attempts, self._rng)
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))

@@ -53,8 +53,9 @@ class InboxWorker:
         while True:
             wake.clear()
             await self.run_once()
-            try:
-                await asyncio.wait_for(wake.wait(), timeout=5.0)
+            try:  # not wait_for: on 3.11 it can swallow a cancel that lands as `wake` is set
+                async with asyncio.timeout(5.0):
+                    await wake.wait()
             except TimeoutError:
                 pass
 

@@ -338,11 +338,14 @@ class SqliteStore:
         crash mid fan-out can only leave rows to send, never rows forgotten.
         """
         async with self._transaction() as db:
-            cursor = await db.execute(
-                "INSERT INTO outbox_activity (id, local_username, type, body, public,"
-                " published_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (activity_id, local_username, activity_type, body, int(public), now),
-            )
+            try:
+                cursor = await db.execute(
+                    "INSERT INTO outbox_activity (id, local_username, type, body, public,"
+                    " published_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (activity_id, local_username, activity_type, body, int(public), now),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DuplicateError(f"activity {activity_id} exists") from exc
             seq = cursor.lastrowid
             await db.executemany(
                 "INSERT OR IGNORE INTO delivery (activity_seq, inbox, host, state,"
@@ -476,17 +479,20 @@ class SqliteStore:
     async def record_host_success(self, host: str) -> None:
         await self._run("DELETE FROM host_health WHERE host = ?", (host,))
 
-    async def mark_host_unavailable(self, host: str) -> None:
-        await self._run("UPDATE host_health SET unavailable = 1 WHERE host = ?", (host,))
+    async def mark_host_unavailable(self, host: str, now: float) -> None:
+        await self._run("UPDATE host_health SET unavailable_since = ? WHERE host = ?",
+                        (now, host))
 
-    async def unavailable_hosts(self) -> set[str]:
-        rows = await self._all("SELECT host FROM host_health WHERE unavailable = 1")
+    async def unavailable_hosts(self, since: float) -> set[str]:
+        """Hosts marked unavailable after `since` (older marks have expired)."""
+        rows = await self._all("SELECT host FROM host_health WHERE unavailable_since > ?",
+                               (since,))
         return {row[0] for row in rows}
 
     async def host_statuses(self) -> list[HostStatus]:
         rows = await self._all(
             "SELECT d.host, sum(d.state = 'pending') AS pending, sum(d.state = 'failed') AS failed,"
-            " h.failing_since, coalesce(h.unavailable, 0) AS unavailable FROM delivery d"
+            " h.failing_since, h.unavailable_since IS NOT NULL AS unavailable FROM delivery d"
             " LEFT JOIN host_health h ON h.host = d.host GROUP BY d.host ORDER BY d.host"
         )
         return [

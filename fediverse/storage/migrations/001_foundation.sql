@@ -99,9 +99,10 @@ CREATE TABLE delivery (
 CREATE INDEX delivery_due ON delivery (next_attempt_at) WHERE state = 'pending';
 
 -- A host that has failed every delivery since failing_since; once that is
--- older than the unavailability threshold we stop trying until it speaks.
+-- older than the unavailability threshold we stop trying (unavailable_since)
+-- until it speaks to us again or the mark expires and a probe is due.
 CREATE TABLE host_health (
-    host          TEXT PRIMARY KEY,
-    failing_since REAL NOT NULL,
-    unavailable   INTEGER NOT NULL DEFAULT 0
+    host              TEXT PRIMARY KEY,
+    failing_since     REAL NOT NULL,
+    unavailable_since REAL
 );
