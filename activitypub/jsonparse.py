@@ -14,6 +14,7 @@ from .errors import MalformedError
 from .vocab import JsonObject
 
 MAX_DEPTH = 32
+MAX_MEMBERS = 10_000
 
 
 def _refuse_constant(name: str) -> Any:
@@ -34,21 +35,31 @@ def parse_object(body: bytes, *, max_depth: int = MAX_DEPTH) -> JsonObject:
         raise MalformedError(f"body is not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
         raise MalformedError("JSON document must be an object")
-    if depth_of(value) > max_depth:
-        raise MalformedError(f"JSON is nested deeper than {max_depth} levels")
+    check_shape(value, max_depth=max_depth)
     return value
 
 
-def depth_of(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, computed without recursion."""
-    deepest = 0
+def check_shape(value: Any, *, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse what parses but would hurt later, walking without recursion: nesting
+    past `max_depth`, objects or arrays of more than MAX_MEMBERS members (no
+    activity needs 100,000 recipients), and lone surrogates (`"\\ud800"` is valid
+    JSON but no UTF-8 text, so SQLite and every encoder refuse it)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, dict):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node)
-    return deepest
+        if isinstance(node, dict | list):
+            if depth > max_depth:
+                raise MalformedError(f"JSON is nested deeper than {max_depth} levels")
+            if len(node) > MAX_MEMBERS:
+                raise MalformedError(f"JSON has more than {MAX_MEMBERS} members in one place")
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(node, str):
+            _require_text(node)
+
+
+def _require_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedError("JSON string is not valid Unicode text") from exc

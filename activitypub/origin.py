@@ -8,7 +8,8 @@ absence gave Lemmy and NodeBB their spoofing bugs.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
+from urllib.parse import urlsplit
 
 from .errors import MalformedError, OriginError
 from .vocab import JsonObject, as_list, get_id, host_of
@@ -20,11 +21,11 @@ OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Undo"})
 def check_activity(activity: JsonObject) -> str:
     """Validate the envelope; returns the actor id. MalformedError when unusable."""
     activity_id, actor = get_id(activity), get_id(activity.get("actor"))
-    if not activity_id or not activity_id.startswith(("https://", "http://")):
+    if not _is_http_url(activity_id):
         raise MalformedError("activity needs an http(s) id")
-    if not isinstance(activity.get("type"), str):
+    if not isinstance(activity.get("type"), str) or not _is_storable(activity["type"]):
         raise MalformedError("activity needs a single type")
-    if not actor or not actor.startswith(("https://", "http://")):
+    if not _is_http_url(actor):
         raise MalformedError("activity needs an http(s) actor")
     if host_of(activity_id) != host_of(actor):
         raise OriginError("activity id is not on the actor's host")
@@ -48,7 +49,7 @@ def _check_owned(obj: Any, actor: str) -> None:
     object_id = get_id(obj)
     if not object_id:
         raise MalformedError("object needs an id")
-    if host_of(object_id) != host_of(actor):
+    if _host(object_id) != host_of(actor):
         raise OriginError("object is not on the actor's host")
     if not isinstance(obj, dict):
         return
@@ -56,3 +57,34 @@ def _check_owned(obj: Any, actor: str) -> None:
         claimed = [get_id(a) for a in as_list(obj.get(field))]
         if claimed and claimed != [actor]:
             raise OriginError(f"object {field} is not the signing actor")
+
+
+def _is_http_url(value: str | None) -> TypeGuard[str]:
+    """An http(s) URL with a host that urlsplit can read and SQLite can store.
+
+    The id, actor and type are stored in columns of their own; `http://[x` makes
+    urlsplit raise ValueError and a lone surrogate (`"\\ud800"` is valid JSON)
+    makes SQLite raise, and either would otherwise be a 500 instead of a 400.
+    """
+    if not value or not value.startswith(("https://", "http://")) or not _is_storable(value):
+        return False
+    try:
+        return bool(urlsplit(value).hostname)
+    except ValueError:
+        return False
+
+
+def _is_storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _host(url: str) -> str:
+    """host_of for an object id, which no check above has read yet (`http://[x`)."""
+    try:
+        return host_of(url)
+    except ValueError as exc:
+        raise MalformedError("object id is not a URL") from exc

@@ -18,11 +18,14 @@ from . import __version__
 from .delivery import DeliveryWorker, Outbox
 from .directory import ActorDirectory
 from .incoming import InboxWorker
+from .outgoing import iso
+from .polls import PollError
 from .services import Services
 from .settings import Settings
 from .storage.sqlite import SqliteStore
+from .tallies import TallyWorker
 from .urls import Urls
-from .web import activitypub, inbox, json_response, services, wellknown
+from .web import activitypub, inbox, json_response, polls, services, wellknown
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +35,10 @@ def create_app(settings: Settings) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.inbox_max_bytes
     app.config["BODY_TIMEOUT"] = 30
     app.config["SETTINGS"] = settings
-    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp):
+    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp):
         app.register_blueprint(blueprint)
     _register_error_handlers(app, settings)
+    app.add_template_filter(iso, "isotime")
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -88,8 +92,10 @@ async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
     """Run the inbox and delivery workers while serving (tests drive them by hand)."""
     tasks = []
     if enabled:
+        tally = TallyWorker(built, debounce_seconds=built.settings.tally_debounce_seconds)
         tasks = [asyncio.create_task(InboxWorker(built).run_forever()),
-                 asyncio.create_task(built.delivery.run_forever())]
+                 asyncio.create_task(built.delivery.run_forever()),
+                 asyncio.create_task(tally.run_forever())]
     try:
         yield
     finally:
@@ -103,6 +109,10 @@ def _register_error_handlers(app: Quart, settings: Settings) -> None:
     async def protocol_error(error: ActivityPubError) -> Response:
         return json_response({"error": str(error)}, status=error.http_status,
                              content_type="application/json")
+
+    @app.errorhandler(PollError)
+    async def poll_error(error: PollError) -> Response:
+        return json_response({"error": str(error)}, status=422, content_type="application/json")
 
     @app.errorhandler(RequestEntityTooLarge)
     async def too_large(_: RequestEntityTooLarge) -> Response:

@@ -47,7 +47,7 @@ async def authenticate(
     )
     activity = parse_object(request.body)
     actor_id = check_activity(activity)
-    if host_of(params.key_id) != host_of(actor_id):
+    if _key_host(params.key_id) != host_of(actor_id):
         raise SignatureError("key is not on the actor's host")
     if await store.is_blocked(_domain(actor_id)):
         raise Forbidden("domain is blocked")
@@ -85,6 +85,14 @@ async def _verified_signer(
 def _is_self_delete(activity: JsonObject) -> bool:
     return activity.get("type") == "Delete" and get_id(activity.get("object")) == get_id(
         activity.get("actor"))
+
+
+def _key_host(key_id: str) -> str:
+    """keyId is any text the sender chose: `http://[x` makes urlsplit raise ValueError."""
+    try:
+        return host_of(key_id)
+    except ValueError as exc:
+        raise SignatureError("keyId is not a URL") from exc
 
 
 def _domain(url: str) -> str:

@@ -21,6 +21,8 @@ from activitypub.vocab import JsonObject, as_list, host_of
 
 from .storage import RemoteActor, Store
 
+MAX_REMEMBERED_FAILURES = 10_000
+
 
 class ActorDirectory:
     def __init__(self, store: Store, client: Client, *, refetch_seconds: float,
@@ -32,7 +34,7 @@ class ActorDirectory:
         self._clock = clock
         self._by_key: dict[str, RemoteActor] = {}
         self._failures: dict[str, tuple[float, str]] = {}
-        self._inflight: dict[str, asyncio.Future[RemoteActor]] = {}
+        self._inflight: dict[str, asyncio.Task[RemoteActor]] = {}
 
     async def by_key(self, key_id: str, *, refresh: bool = False) -> RemoteActor:
         """The actor owning `key_id`, from cache unless a refresh is asked and allowed."""
@@ -58,26 +60,54 @@ class ActorDirectory:
         return self._clock() - actor.fetched_at >= self._refetch_seconds
 
     async def _once(self, name: str, fetch: Callable[[], Awaitable[RemoteActor]]) -> RemoteActor:
-        """Share one fetch between concurrent callers; remember failures for a while."""
+        """Share one fetch between concurrent callers; remember failures for a while.
+
+        The fetch runs in a task of its own: Quart cancels a handler whose peer
+        hangs up, and a fetch run inside the first caller's handler would then
+        leave every other caller waiting on it forever.
+        """
         failure = self._failures.get(name)
         if failure and self._clock() - failure[0] < self._failure_ttl:
             raise FetchError(f"{failure[1]} (cached)")
-        if name in self._inflight:
-            return await asyncio.shield(self._inflight[name])
-        future: asyncio.Future[RemoteActor] = asyncio.get_running_loop().create_future()
-        self._inflight[name] = future
+        task = self._inflight.get(name)
+        if task is None:
+            task = asyncio.create_task(self._fetch(name, fetch))
+            self._inflight[name] = task
+            task.add_done_callback(lambda done: self._settled(name, done))
+        return await asyncio.shield(task)
+
+    async def _fetch(self, name: str, fetch: Callable[[], Awaitable[RemoteActor]]) -> RemoteActor:
+        """One lookup. A document whose text breaks parsing or storage (`http://[x`
+        makes urlsplit raise ValueError, a lone surrogate makes SQLite raise
+        UnicodeEncodeError) is unusable like any other, not a 500."""
         try:
             actor = await fetch()
+        except ValueError as exc:
+            unusable = FetchError(f"unusable actor document: {exc}")
+            self._remember_failure(name, str(unusable))
+            raise unusable from exc
         except FetchError as exc:
-            self._failures[name] = (self._clock(), str(exc))
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiters re-raise, nobody warns
+            self._remember_failure(name, str(exc))
             raise
-        finally:
-            del self._inflight[name]
         self._failures.pop(name, None)
-        future.set_result(actor)
         return actor
+
+    def _remember_failure(self, name: str, reason: str) -> None:
+        """Anyone can make up keyIds; expired failures are dropped so they cannot pile up."""
+        now = self._clock()
+        if len(self._failures) >= MAX_REMEMBERED_FAILURES:
+            ttl = self._failure_ttl
+            for stale in [k for k, (t, _) in self._failures.items() if now - t >= ttl]:
+                del self._failures[stale]
+            if len(self._failures) >= MAX_REMEMBERED_FAILURES:
+                self._failures.clear()
+        self._failures[name] = (now, reason)
+
+    def _settled(self, name: str, task: asyncio.Task[RemoteActor]) -> None:
+        if self._inflight.get(name) is task:
+            del self._inflight[name]
+        if not task.cancelled():
+            task.exception()  # retrieved: when every caller has gone, nobody warns
 
     async def _fetch_key_owner(self, key_id: str) -> RemoteActor:
         """Mastodon serves the key inside the actor (`actor#main-key`); GoToSocial

@@ -16,24 +16,27 @@ from collections.abc import Awaitable, Callable
 
 from activitypub.vocab import JsonObject, get_id
 
-from . import follows
+from . import follows, poll_activities
 from .services import Services
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Services, JsonObject, str], Awaitable[None]]
 
-HANDLERS: dict[str, Handler] = {
-    "Follow": follows.on_follow,
-    "Undo": follows.on_undo,
-    "Accept": follows.on_accept,
-    "Reject": follows.on_reject,
-    "Delete": follows.on_delete,
+HANDLERS: dict[str, tuple[Handler, ...]] = {
+    "Follow": (follows.on_follow,),
+    "Undo": (follows.on_undo,),
+    "Accept": (follows.on_accept,),
+    "Reject": (follows.on_reject,),
+    "Create": (poll_activities.on_create,),
+    "Update": (poll_activities.on_update,),
+    "Delete": (follows.on_delete, poll_activities.on_delete),
 }
 
 
 class InboxWorker:
-    def __init__(self, services: Services, handlers: dict[str, Handler] | None = None) -> None:
+    def __init__(self, services: Services,
+                 handlers: dict[str, tuple[Handler, ...]] | None = None) -> None:
         self._services = services
         self._handlers = HANDLERS if handlers is None else handlers
 
@@ -60,12 +63,12 @@ class InboxWorker:
                 pass
 
     async def _apply(self, activity: JsonObject, actor: str) -> str | None:
-        handler = self._handlers.get(activity["type"])
-        if handler is None:
+        handlers = self._handlers.get(activity["type"], ())
+        if not handlers:
             log.debug("ignored %s %s", activity["type"], get_id(activity))
-            return None
         try:
-            await handler(self._services, activity, actor)
+            for handler in handlers:
+                await handler(self._services, activity, actor)
         except Exception as exc:  # a loop edge: record the reason, keep going
             log.exception("processing %s failed", get_id(activity))
             return f"{type(exc).__name__}: {exc}"[:500]

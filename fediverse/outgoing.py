@@ -6,11 +6,20 @@ extension term a document uses, because JSON-LD processors drop the rest.
 
 from __future__ import annotations
 
-from activitypub.vocab import JsonObject, context_with
+from datetime import UTC, datetime
+from html import escape
 
+from activitypub.vocab import PUBLIC, JsonObject, context_with
+
+from .polls import Poll, Tally
 from .storage import LocalActor
 from .urls import Urls
 
+QUESTION_TERMS = {
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+    "sensitive": "as:sensitive",
+}
 ACTOR_TERMS = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
     "toot": "http://joinmastodon.org/ns#",
@@ -88,8 +97,8 @@ def undo_of(activity: JsonObject, urls: Urls) -> JsonObject:
     }
 
 
-def ordered_collection(collection_id: str, total: int, items: list[JsonObject] | None = None,
-                       ) -> JsonObject:
+def ordered_collection(collection_id: str, total: int,
+                       items: list[JsonObject] | list[str] | None = None) -> JsonObject:
     """A collection whose size is public; its members are listed only when given."""
     document: JsonObject = {
         "@context": context_with(),
@@ -101,3 +110,93 @@ def ordered_collection(collection_id: str, total: int, items: list[JsonObject] |
         document["orderedItems"] = items
     return document
 
+
+
+def iso(timestamp: float) -> str:
+    """UTC `YYYY-MM-DDTHH:MM:SSZ`, the form every fediverse server parses."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def question_for(poll: Poll, tally: Tally, replies: int, urls: Urls, now: float) -> JsonObject:
+    """The poll as Mastodon renders a votable poll (mastodon-polls.md §2.5).
+
+    `content` is never empty (Mastodon drops a Question without it), exactly one
+    of oneOf/anyOf is sent, `closed` only once closed, `updated` only after a real
+    edit, and counts are null while results are hidden, as Mastodon does.
+    """
+    actor_id = urls.actor(poll.local_username)
+    hidden = poll.hide_results and poll.is_open(now)
+    content = question_html(poll, urls)
+    document: JsonObject = {
+        "@context": context_with(QUESTION_TERMS),
+        "id": urls.poll(poll.id),
+        "type": "Question",
+        "attributedTo": actor_id,
+        "published": iso(poll.published_at),
+        "url": urls.poll(poll.id),
+        "to": [PUBLIC],
+        "cc": [urls.followers(poll.local_username)],
+        "content": content,
+        "contentMap": {"nl": content},
+        "sensitive": False,
+        "endTime": iso(poll.closes_at),
+        "votersCount": tally.voters,
+        "anyOf" if poll.multiple else "oneOf": [
+            {"type": "Note", "name": name,
+             "replies": {"type": "Collection", "totalItems": None if hidden else count}}
+            for name, count in zip(poll.options, tally.counts, strict=True)
+        ],
+        "replies": {"id": urls.poll_replies(poll.id), "type": "OrderedCollection",
+                    "totalItems": replies},
+    }
+    if not poll.is_open(now):
+        document["closed"] = iso(poll.closes_at)
+    if poll.edited_at is not None:
+        document["updated"] = iso(poll.edited_at)
+    return document
+
+
+def question_html(poll: Poll, urls: Urls) -> str:
+    """The post text: the proposition, the introduction and a link to the article."""
+    parts = [f"<p>{escape(poll.question)}</p>"]
+    if poll.introduction:
+        parts.append(f"<p>{escape(poll.introduction)}</p>")
+    link = escape(urls.poll(poll.id))
+    parts.append(f'<p><a href="{link}">Lees het artikel en de meningen</a></p>')
+    return "".join(parts)
+
+
+def create_of(question: JsonObject) -> JsonObject:
+    return _wrap("Create", f"{question['id']}/activity", question)
+
+
+def tally_update_of(question: JsonObject, now: float) -> JsonObject:
+    """A tally refresh: Mastodon replaces its counts and does not mark the post edited."""
+    return _wrap("Update", f"{question['id']}#updates/{int(now * 1000)}", question)
+
+
+def delete_of(poll: Poll, urls: Urls) -> JsonObject:
+    return {
+        "@context": context_with(),
+        "id": f"{urls.poll(poll.id)}#delete",
+        "type": "Delete",
+        "actor": urls.actor(poll.local_username),
+        "to": [PUBLIC],
+        "cc": [urls.followers(poll.local_username)],
+        "object": {"id": urls.poll(poll.id), "type": "Tombstone"},
+    }
+
+
+def _wrap(kind: str, activity_id: str, question: JsonObject) -> JsonObject:
+    activity: JsonObject = {
+        "@context": question["@context"],
+        "id": activity_id,
+        "type": kind,
+        "actor": question["attributedTo"],
+        "to": question["to"],
+        "cc": question["cc"],
+        "object": {k: v for k, v in question.items() if k != "@context"},
+    }
+    if kind == "Create":
+        activity["published"] = question["published"]
+    return activity

@@ -41,6 +41,7 @@ class Settings:
     delivery_per_host: int = 8
     delivery_give_up_hours: float = 48.0
     host_unavailable_days: float = 3.0
+    tally_debounce_seconds: float = 60.0
     run_background_workers: bool = True
     templates_dir: Path = field(default_factory=lambda: Path(__file__).parent.parent / "templates")
 

@@ -34,6 +34,18 @@ class Urls:
     def profile(self, username: str) -> str:
         return f"{self.base}/@{username}"
 
+    def poll(self, poll_id: int) -> str:
+        return f"{self.base}/polls/{poll_id}"
+
+    def poll_replies(self, poll_id: int) -> str:
+        return f"{self.poll(poll_id)}/replies"
+
+    def poll_id_of(self, object_id: str) -> int | None:
+        """The local poll an object id names (`inReplyTo` of a vote), or None."""
+        prefix = f"{self.base}/polls/"
+        tail = object_id[len(prefix):] if object_id.startswith(prefix) else ""
+        return int(tail) if tail.isdigit() and len(tail) < 12 else None
+
     def new_activity(self) -> str:
         return f"{self.base}/activities/{uuid.uuid4()}"
 

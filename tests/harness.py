@@ -216,8 +216,11 @@ class FakeRemote:
     def fixture(self, name: str, instance: RunningInstance, actor: str = "alice") -> dict[str, Any]:
         """A captured activity from tests/fixtures/mastodon, re-aimed at these servers."""
         text = (FIXTURES / "mastodon" / name).read_text()
-        text = text.replace("https://m.example/ap/users/200", f"{self.base}/users/{actor}")
-        text = text.replace("https://m.example", self.base)
+        for captured in ("https://m.example/ap/users/200", "https://mk.example/users/9abc",
+                         "https://gts.example/users/bob"):
+            text = text.replace(captured, f"{self.base}/users/{actor}")
+        for server in ("https://m.example", "https://mk.example", "https://gts.example"):
+            text = text.replace(server, self.base)
         text = text.replace("https://lib1.example/actor", instance.actor_id)
         text = text.replace("https://lib1.example", instance.url)
         return json.loads(text)

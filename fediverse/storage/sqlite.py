@@ -9,6 +9,7 @@ method one atomic unit.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ import aiosqlite
 
 from activitypub.vocab import host_of
 
+from ..polls import Opinion, Poll, PollDraft, Tally
 from . import (
     Delivery,
     DuplicateError,
@@ -29,6 +31,8 @@ from . import (
     InboxActivity,
     LocalActor,
     RemoteActor,
+    Reply,
+    ReplyState,
 )
 
 
@@ -163,7 +167,16 @@ class SqliteStore:
         return RemoteActor(**dict(row)) if row else None
 
     async def forget_actor(self, actor_id: str, now: float) -> None:
+        """A deleted account: its follows, votes and replies go; tallies are recounted."""
         async with self._transaction() as db:
+            cursor = await db.execute("SELECT DISTINCT poll_id FROM vote WHERE voter = ?",
+                                      (actor_id,))
+            polls = [row[0] for row in await cursor.fetchall()]
+            await db.execute("DELETE FROM vote WHERE voter = ?", (actor_id,))
+            await db.execute("DELETE FROM poll_voter WHERE voter = ?", (actor_id,))
+            await db.execute("DELETE FROM reply WHERE actor = ?", (actor_id,))
+            for poll_id in polls:
+                await _recount(db, poll_id, now)
             await db.execute("DELETE FROM follower WHERE actor_id = ?", (actor_id,))
             await db.execute("DELETE FROM following WHERE actor_id = ?", (actor_id,))
             await db.execute("DELETE FROM remote_actor WHERE id = ?", (actor_id,))
@@ -507,6 +520,195 @@ class SqliteStore:
         ]
 
 
+    # polls
+
+    async def create_poll(self, username: str, draft: PollDraft, now: float) -> Poll:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO poll (local_username, question, introduction, article, opinions,"
+                " multiple, hide_results, end_time, published_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (username, draft.question, draft.introduction, draft.article,
+                 _opinions_json(draft), int(draft.multiple), int(draft.hide_results),
+                 draft.end_time, now),
+            )
+            poll_id = cursor.lastrowid
+            await db.executemany(
+                "INSERT INTO poll_option (poll_id, idx, name) VALUES (?, ?, ?)",
+                [(poll_id, i, name) for i, name in enumerate(draft.options)],
+            )
+        assert poll_id is not None
+        created = await self.poll(poll_id)
+        assert created is not None
+        return created
+
+    async def poll(self, poll_id: int) -> Poll | None:
+        row = await self._one("SELECT * FROM poll WHERE id = ? AND deleted_at IS NULL",
+                              (poll_id,))
+        if row is None:
+            return None
+        options = await self._all(
+            "SELECT name FROM poll_option WHERE poll_id = ? ORDER BY idx", (poll_id,))
+        return _poll(row, tuple(o[0] for o in options))
+
+    async def polls(self, username: str) -> list[Poll]:
+        rows = await self._all(
+            "SELECT id FROM poll WHERE local_username = ? AND deleted_at IS NULL"
+            " ORDER BY published_at DESC, id DESC", (username,))
+        found = [await self.poll(row[0]) for row in rows]
+        return [poll for poll in found if poll is not None]
+
+    async def edit_poll(self, poll_id: int, draft: PollDraft, edited_at: float) -> None:
+        """Replace the poll's texts; options only while nobody has voted (checked by the
+        caller against `polls.check_edit`)."""
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE poll SET question = ?, introduction = ?, article = ?, opinions = ?,"
+                " multiple = ?, hide_results = ?, end_time = ?, edited_at = ? WHERE id = ?",
+                (draft.question, draft.introduction, draft.article, _opinions_json(draft),
+                 int(draft.multiple), int(draft.hide_results), draft.end_time, edited_at,
+                 poll_id),
+            )
+            cursor = await db.execute(
+                "SELECT group_concat(name, char(31)) FROM"
+                " (SELECT name FROM poll_option WHERE poll_id = ? ORDER BY idx)", (poll_id,))
+            row = await cursor.fetchone()
+            if row is None or row[0] != chr(31).join(draft.options):
+                await db.execute("DELETE FROM poll_option WHERE poll_id = ?", (poll_id,))
+                await db.executemany(
+                    "INSERT INTO poll_option (poll_id, idx, name) VALUES (?, ?, ?)",
+                    [(poll_id, i, name) for i, name in enumerate(draft.options)],
+                )
+
+    async def set_poll_end(self, poll_id: int, end_time: float, closed_at: float | None,
+                           ) -> None:
+        """Close early (closed_at set) or reopen (closed_at None, a new end_time);
+        either way one final Update is owed again when it closes."""
+        await self._run(
+            "UPDATE poll SET end_time = ?, closed_at = ?, final_update_sent = 0 WHERE id = ?",
+            (end_time, closed_at, poll_id),
+        )
+
+    async def delete_poll(self, poll_id: int, now: float) -> None:
+        await self._run("UPDATE poll SET deleted_at = ? WHERE id = ?", (now, poll_id))
+
+    async def tally(self, poll_id: int) -> Tally:
+        rows = await self._all(
+            "SELECT votes FROM poll_option WHERE poll_id = ? ORDER BY idx", (poll_id,))
+        voters = await self._scalar("SELECT voters_count FROM poll WHERE id = ?", (poll_id,))
+        return Tally(tuple(row[0] for row in rows), int(voters or 0))
+
+    async def has_votes(self, poll_id: int) -> bool:
+        return await self._one("SELECT 1 FROM vote WHERE poll_id = ? LIMIT 1",
+                               (poll_id,)) is not None
+
+    async def record_vote(self, poll_id: int, voter: str, choices: list[int], single: bool,
+                          object_id: str | None, now: float) -> tuple[int, ...]:
+        """Count what the unique indexes let through, bumping counters in the same
+        transaction; returns the option indexes that were newly counted."""
+        counted: list[int] = []
+        async with self._transaction() as db:
+            for choice in choices:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO vote (poll_id, voter, choice, single, object_id,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (poll_id, voter, choice, int(single), object_id, now),
+                )
+                if cursor.rowcount == 1:
+                    counted.append(choice)
+                    await db.execute(
+                        "UPDATE poll_option SET votes = votes + 1 WHERE poll_id = ? AND idx = ?",
+                        (poll_id, choice))
+            if counted:
+                cursor = await db.execute(
+                    "INSERT OR IGNORE INTO poll_voter (poll_id, voter, created_at)"
+                    " VALUES (?, ?, ?)", (poll_id, voter, now))
+                await db.execute(
+                    "UPDATE poll SET voters_count = voters_count + ?,"
+                    " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
+                    (cursor.rowcount, now, poll_id))
+        return tuple(counted)
+
+    async def voter_inboxes(self, poll_id: int) -> list[str]:
+        rows = await self._all(
+            "SELECT DISTINCT coalesce(r.shared_inbox, r.inbox) FROM poll_voter v"
+            " JOIN remote_actor r ON r.id = v.voter WHERE v.poll_id = ?", (poll_id,))
+        return [row[0] for row in rows]
+
+    async def take_due_tallies(self, dirty_before: float) -> list[int]:
+        """Polls whose first unsent vote is older than `dirty_before`; the mark is
+        cleared in the same step, so a vote after this starts the next window."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE poll SET tally_dirty_since = NULL WHERE tally_dirty_since <= ?"
+                " AND deleted_at IS NULL RETURNING id", (dirty_before,))
+            return sorted(row[0] for row in await cursor.fetchall())
+
+    async def polls_to_finalise(self, now: float) -> list[int]:
+        rows = await self._all(
+            "SELECT id FROM poll WHERE final_update_sent = 0 AND deleted_at IS NULL"
+            " AND coalesce(closed_at, end_time) <= ? ORDER BY id", (now,))
+        return [row[0] for row in rows]
+
+    async def mark_final_update_sent(self, poll_id: int) -> None:
+        await self._run(
+            "UPDATE poll SET final_update_sent = 1, tally_dirty_since = NULL WHERE id = ?",
+            (poll_id,))
+
+    # discussion
+
+    async def save_reply(self, reply: Reply) -> bool:
+        """Store a new reply unless its id exists or was deleted before it arrived."""
+        async with self._transaction() as db:
+            cursor = await db.execute("SELECT 1 FROM object_tombstone WHERE id = ?",
+                                      (reply.id,))
+            if await cursor.fetchone():
+                return False
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO reply (id, poll_id, actor, author_name, author_handle,"
+                " author_url, content, published_at, updated_at, state)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reply.id, reply.poll_id, reply.actor, reply.author_name, reply.author_handle,
+                 reply.author_url, reply.content, reply.published_at, reply.updated_at,
+                 reply.state),
+            )
+            return cursor.rowcount == 1
+
+    async def reply(self, reply_id: str) -> Reply | None:
+        row = await self._one("SELECT * FROM reply WHERE id = ?", (reply_id,))
+        return Reply(**dict(row)) if row else None
+
+    async def edit_reply(self, reply_id: str, content: str, updated_at: float) -> None:
+        await self._run("UPDATE reply SET content = ?, updated_at = ? WHERE id = ?",
+                        (content, updated_at, reply_id))
+
+    async def delete_reply(self, reply_id: str, now: float) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM reply WHERE id = ?", (reply_id,))
+            await db.execute(
+                "INSERT OR IGNORE INTO object_tombstone (id, deleted_at) VALUES (?, ?)",
+                (reply_id, now))
+
+    async def replies(self, poll_id: int, state: ReplyState) -> list[Reply]:
+        rows = await self._all(
+            "SELECT * FROM reply WHERE poll_id = ? AND state = ? ORDER BY published_at, id",
+            (poll_id, state))
+        return [Reply(**dict(row)) for row in rows]
+
+    async def reply_count(self, poll_id: int) -> int:
+        return int(await self._scalar(
+            "SELECT count(*) FROM reply WHERE poll_id = ? AND state = 'visible'", (poll_id,)))
+
+    async def tombstone_object(self, object_id: str, now: float) -> None:
+        await self._run(
+            "INSERT OR IGNORE INTO object_tombstone (id, deleted_at) VALUES (?, ?)",
+            (object_id, now))
+
+    async def is_object_tombstoned(self, object_id: str) -> bool:
+        return await self._one("SELECT 1 FROM object_tombstone WHERE id = ?",
+                               (object_id,)) is not None
+
+
 def _local_actor(row: sqlite3.Row) -> LocalActor:
     return LocalActor(
         username=row["username"],
@@ -516,3 +718,31 @@ def _local_actor(row: sqlite3.Row) -> LocalActor:
         public_key_pem=row["public_key_pem"],
         actor_type=row["actor_type"],
     )
+
+
+def _opinions_json(draft: PollDraft) -> str:
+    return json.dumps([{"name": o.name, "role": o.role, "text": o.text} for o in draft.opinions])
+
+
+def _poll(row: sqlite3.Row, options: tuple[str, ...]) -> Poll:
+    return Poll(
+        id=row["id"], local_username=row["local_username"], question=row["question"],
+        introduction=row["introduction"], article=row["article"],
+        opinions=tuple(Opinion(**o) for o in json.loads(row["opinions"])),
+        options=options, multiple=bool(row["multiple"]), hide_results=bool(row["hide_results"]),
+        end_time=row["end_time"], published_at=row["published_at"],
+        edited_at=row["edited_at"], closed_at=row["closed_at"],
+        final_update_sent=bool(row["final_update_sent"]),
+    )
+
+
+async def _recount(db: aiosqlite.Connection, poll_id: int, now: float) -> None:
+    """Counters from the votes themselves, after votes were removed; owes an Update."""
+    await db.execute(
+        "UPDATE poll_option SET votes = (SELECT count(*) FROM vote v"
+        " WHERE v.poll_id = poll_option.poll_id AND v.choice = poll_option.idx)"
+        " WHERE poll_id = ?", (poll_id,))
+    await db.execute(
+        "UPDATE poll SET voters_count = (SELECT count(*) FROM poll_voter WHERE poll_id = ?),"
+        " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
+        (poll_id, now, poll_id))

@@ -1,0 +1,113 @@
+"""Notes that answer our polls: votes, and replies that become the discussion.
+
+Mastodon's rule decides which is which: a Note (or Pleroma's Answer) whose
+`inReplyTo` is our Question and whose `name` is exactly an option is a vote;
+one with `content` is a reply; a `name` that matches nothing is dropped, not
+shown as a reply. Everything is answered 202 either way (the inbox already
+did); what does not count is simply not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+from activitypub.vocab import JsonObject, as_list, get_id, has_type, host_of
+
+from . import polls
+from .discussion import sanitize_remote_html
+from .services import Services
+from .storage import RemoteActor, Reply
+
+log = logging.getLogger(__name__)
+NOTE_TYPES = ("Note", "Answer", "Article", "Page")
+
+
+async def on_create(services: Services, activity: JsonObject, actor: str) -> None:
+    """GoToSocial may one day put several votes in one Create: each object counts."""
+    for obj in as_list(activity.get("object")):
+        if isinstance(obj, dict) and has_type(obj, *NOTE_TYPES):
+            await _answer(services, obj, actor)
+
+
+async def on_update(services: Services, activity: JsonObject, actor: str) -> None:
+    """An edited reply replaces its text; only its author can edit it."""
+    obj = activity.get("object")
+    if not isinstance(obj, dict) or not has_type(obj, *NOTE_TYPES):
+        return
+    reply = await services.store.reply(get_id(obj) or "")
+    if reply is None or reply.actor != actor or not isinstance(obj.get("content"), str):
+        return
+    await services.store.edit_reply(reply.id, sanitize_remote_html(obj["content"]),
+                                    time.time())
+
+
+async def on_delete(services: Services, activity: JsonObject, actor: str) -> None:
+    """A deleted reply goes, by its author only; an unknown id is remembered so a
+    Create arriving after its Delete does not bring it back."""
+    object_id = get_id(activity.get("object"))
+    if not object_id or object_id == actor:
+        return
+    reply = await services.store.reply(object_id)
+    if reply is not None and reply.actor != actor:
+        return
+    if reply is not None:
+        await services.store.delete_reply(object_id, time.time())
+    else:
+        await services.store.tombstone_object(object_id, time.time())
+
+
+async def _answer(services: Services, note: JsonObject, actor: str) -> None:
+    poll_id = services.urls.poll_id_of(get_id(note.get("inReplyTo")) or "")
+    poll = await services.store.poll(poll_id) if poll_id is not None else None
+    if poll is None:
+        return
+    name = note.get("name")
+    if isinstance(name, str) and not _has_text(note):
+        await _vote(services, poll, name, note, actor)
+    elif _has_text(note):
+        await _reply(services, poll, note, actor)
+
+
+async def _vote(services: Services, poll: polls.Poll, name: str, note: JsonObject,
+                actor: str) -> None:
+    now = time.time()
+    owner = services.urls.actor(poll.local_username)
+    choices = polls.choices_for(poll, [name])
+    reason = polls.refusal(poll, actor, now, owner) or (None if choices else "no such option")
+    if reason:
+        log.info("vote by %s on poll %s not counted: %s", actor, poll.id, reason)
+        return
+    await services.store.record_vote(poll.id, actor, choices, not poll.multiple,
+                                     get_id(note), now)
+
+
+async def _reply(services: Services, poll: polls.Poll, note: JsonObject, actor: str) -> None:
+    author = await services.directory.actor(actor)
+    await services.store.save_reply(Reply(
+        id=str(note["id"]), poll_id=poll.id, actor=actor,
+        author_name=author.name or author.username or actor,
+        author_handle=_handle(author), author_url=author.url or actor,
+        content=sanitize_remote_html(note["content"]),
+        published_at=min(_timestamp(note.get("published")) or time.time(), time.time()),
+    ))
+
+
+def _has_text(note: JsonObject) -> bool:
+    content = note.get("content")
+    return isinstance(content, str) and bool(content.strip())
+
+
+def _handle(author: RemoteActor) -> str | None:
+    return f"@{author.username}@{host_of(author.id)}" if author.username else None
+
+
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,57 @@
+"""Results reach every timeline: debounced tally Updates and one final Update.
+
+A vote marks its poll dirty (in the same transaction that counts it); once
+the first unsent vote is `debounce` seconds old, one Update(Question) with the
+committed counts goes to followers and voters. When a poll closes, exactly one
+final Update with `closed` goes out, and none after it: older Mastodon versions
+re-notify voters on every Update received after the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from .lifecycle import current_question, recipients
+from .outgoing import tally_update_of
+from .services import Services
+
+TICK_SECONDS = 1.0
+
+
+class TallyWorker:
+    def __init__(self, services: Services, *, debounce_seconds: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._services = services
+        self._debounce = debounce_seconds
+        self._clock = clock
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many Updates were queued."""
+        now = self._clock()
+        store = self._services.store
+        sent = 0
+        for poll_id in await store.polls_to_finalise(now):
+            sent += await self._send(poll_id, now)
+            await store.mark_final_update_sent(poll_id)
+        for poll_id in await store.take_due_tallies(now - self._debounce):
+            poll = await store.poll(poll_id)
+            if poll is not None and poll.is_open(now) and not poll.hide_results:
+                sent += await self._send(poll_id, now)
+        return sent
+
+    async def run_forever(self) -> None:
+        while True:
+            await self.run_once()
+            await asyncio.sleep(TICK_SECONDS)
+
+    async def _send(self, poll_id: int, now: float) -> int:
+        poll = await self._services.store.poll(poll_id)
+        if poll is None:
+            return 0
+        question = await current_question(self._services, poll, now)
+        await self._services.outbox.publish(
+            poll.local_username, tally_update_of(question, now),
+            await recipients(self._services, poll), public=True)
+        return 1
