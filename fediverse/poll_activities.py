@@ -1,9 +1,9 @@
 """Notes that answer our polls: votes, and replies that become the discussion.
 
 Mastodon's rule decides which is which: a Note (or Pleroma's Answer) whose
-`inReplyTo` is our Question and whose `name` is exactly an option is a vote;
-one with `content` is a reply; a `name` that matches nothing is dropped, not
-shown as a reply. Everything is answered 202 either way (the inbox already
+`inReplyTo` is our Question and whose `name` is exactly an option is a vote,
+whatever else it carries; otherwise one with `content` is a reply, and a bare
+`name` that matches nothing is dropped, not shown as a reply. Everything is answered 202 either way (the inbox already
 did); what does not count is simply not counted.
 """
 
@@ -65,8 +65,8 @@ async def _answer(services: Services, note: JsonObject, actor: str) -> None:
     if poll is None:
         return
     name = note.get("name")
-    if isinstance(name, str) and not _has_text(note):
-        await _vote(services, poll, name, note, actor)
+    if isinstance(name, str) and polls.choices_for(poll, [name]):
+        await _vote(services, poll, name, note, actor)  # Mastodon ignores `content` here
     elif _has_text(note):
         await _reply(services, poll, note, actor)
 
@@ -75,13 +75,12 @@ async def _vote(services: Services, poll: polls.Poll, name: str, note: JsonObjec
                 actor: str) -> None:
     now = time.time()
     owner = services.urls.actor(poll.local_username)
-    choices = polls.choices_for(poll, [name])
-    reason = polls.refusal(poll, actor, now, owner) or (None if choices else "no such option")
+    reason = polls.refusal(poll, actor, now, owner)
     if reason:
         log.info("vote by %s on poll %s not counted: %s", actor, poll.id, reason)
         return
-    await services.store.record_vote(poll.id, actor, choices, not poll.multiple,
-                                     get_id(note), now)
+    await services.store.record_vote(poll.id, actor, polls.choices_for(poll, [name]),
+                                     not poll.multiple, get_id(note), now)
 
 
 async def _reply(services: Services, poll: polls.Poll, note: JsonObject, actor: str) -> None:
