@@ -616,22 +616,40 @@ async def test_canary_sees_the_connection_when_loopback_is_allowed(tmp_path: Pat
 
 
 async def _post_streamed(url: str, total: int, *, declare_length: bool) -> tuple[int, int]:
-    """POST `total` bytes of JSON whitespace in 64 KiB chunks: the status, and bytes sent."""
+    """POST `total` bytes of JSON whitespace in 64 KiB chunks: the status, and bytes sent.
+
+    Written on a raw connection and read concurrently: the server may answer 413
+    and close while the body is still being sent, which a client library reports
+    as a failed write instead of the answer.
+    """
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    framing = f"Content-Length: {total}" if declare_length else "Transfer-Encoding: chunked"
+    writer.write(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                 f"Content-Type: {AS2}\r\n{framing}\r\n\r\n".encode())
     sent = 0
 
-    async def body() -> AsyncIterator[bytes]:
+    async def pump() -> None:
         nonlocal sent
         while sent < total:
-            chunk = b" " * min(65_536, total - sent)
-            sent += len(chunk)
-            yield chunk
+            size = min(65_536, total - sent)
+            chunk = b" " * size
+            writer.write(chunk if declare_length else b"%x\r\n%s\r\n" % (size, chunk))
+            sent += size
+            await writer.drain()
+        if not declare_length:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
 
-    headers = {"Content-Type": AS2}
-    if declare_length:
-        headers["Content-Length"] = str(total)
-    async with aiohttp.ClientSession() as session, session.post(
-            url, data=body(), headers=headers) as response:
-        return response.status, sent
+    pumping = asyncio.create_task(pump())
+    try:
+        async with asyncio.timeout(10):
+            status_line = await reader.readline()
+    finally:
+        pumping.cancel()
+        await asyncio.gather(pumping, return_exceptions=True)
+        writer.close()
+    return int(status_line.split(b" ")[1]), sent
 
 
 @pytest.mark.parametrize(("size", "expected"), [(MiB, 401), (MiB + 1, 413), (5 * MiB, 413)],
