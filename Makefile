@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 BASE_URL ?= http://$(HOST):$(PORT)
 DEMO_DIR ?= var/demo
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(STAMP)
 ## test: lint and run the whole test suite
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+## bench: vote ingest and fan-out on loopback, figures against the targets (a few minutes)
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: $(STAMP)
 	$(BIN)/ruff check activitypub fediverse tests

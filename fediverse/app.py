@@ -25,7 +25,7 @@ from .settings import Settings
 from .storage.sqlite import SqliteStore
 from .tallies import TallyWorker
 from .urls import Urls
-from .web import activitypub, inbox, json_response, polls, services, wellknown
+from .web import activitypub, api, inbox, json_response, polls, services, wellknown
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.inbox_max_bytes
     app.config["BODY_TIMEOUT"] = 30
     app.config["SETTINGS"] = settings
-    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp):
+    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp):
         app.register_blueprint(blueprint)
     _register_error_handlers(app, settings)
     app.add_template_filter(iso, "isotime")
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> Quart:
     @app.while_serving
     async def lifespan() -> AsyncIterator[None]:
         built = await build_services(settings)
+        await built.store.release_all_leases()  # the server owns the queue: old leases are void
         app.extensions["services"] = built
         async with _background(built, settings.run_background_workers):
             yield
@@ -65,7 +66,6 @@ def create_app(settings: Settings) -> Quart:
 async def build_services(settings: Settings) -> Services:
     """Open the store and make the runtime objects of one instance."""
     store = await SqliteStore.open(settings.database)
-    await store.release_all_leases()
     urls = Urls(settings.base_url)
     actors = await store.local_actors()
     signer = (RequestSigner(urls.key_id(actors[0].username),

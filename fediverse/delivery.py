@@ -5,7 +5,9 @@ preferred, deduplicated) in one transaction; workers then lease due rows and
 POST them. A lease that runs out makes its row due again, so `kill -9` in the
 middle of a fan-out loses nothing. Hosts are served independently: at most
 `per_host` requests in flight each, so a slow or dead host only ever occupies
-its own slots, never a live host's.
+its own slots, never a live host's. Rows leased beyond a host's free slots
+wait in memory for the next free one, so a host with thousands of rows is
+leased about once per `per_host` sends, not once per send.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import json
 import logging
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from activitypub.client import Client, RequestSigner
 from activitypub.errors import AddressNotAllowed, FetchError
@@ -80,7 +83,9 @@ class DeliveryWorker:
         self._give_up, self._unavailable_after = give_up_seconds, unavailable_seconds
         self._wake, self._clock, self._rng = wake, clock, rng
         self._in_flight: Counter[str] = Counter()
+        self._waiting: dict[str, deque[Delivery]] = {}  # leased, for a slot of their host
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._signers: dict[str, RequestSigner] = {}
 
     async def run_once(self) -> int:
@@ -95,20 +100,23 @@ class DeliveryWorker:
         """Keep up to `workers` sends in flight; never wait for a slow one to lease more.
 
         Cancelling it cancels the sends in flight too, before the store and client
-        they use are closed; their rows stay leased until the next start-up.
+        they use are closed; their rows, and those still waiting, stay leased until
+        the next start-up.
         """
         try:
             while True:
                 self._wake.clear()
-                free = self._workers - len(self._tasks)
-                rows = await self._lease(free) if free > 0 else []
+                room = self._workers - len(self._tasks) - sum(map(len, self._waiting.values()))
+                rows = await self._lease(room) if room > 0 else []
                 for row in rows:
-                    task = asyncio.create_task(self._deliver(row))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._finished)
-                if not rows or free <= len(rows):
+                    self._waiting.setdefault(row.host, deque()).append(row)
+                for host in dict.fromkeys(row.host for row in rows):  # in lease order
+                    self._start_waiting(host)
+                if not rows or room <= len(rows):
                     await self._idle(1.0)
         finally:
+            self._stopping = True
+            self._waiting.clear()
             for task in self._tasks:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -122,41 +130,70 @@ class DeliveryWorker:
         except TimeoutError:
             pass
 
+    def _start_waiting(self, host: str) -> None:
+        """Send `host`'s waiting rows while it and the worker have free slots."""
+        waiting = self._waiting.get(host)
+        while (waiting and self._in_flight[host] < self._per_host
+               and len(self._tasks) < self._workers):
+            self._in_flight[host] += 1
+            task = asyncio.create_task(
+                self._deliver(waiting.popleft(), partial(self._slot_freed, host)))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+        if not waiting:
+            self._waiting.pop(host, None)
+
+    def _slot_freed(self, host: str) -> None:
+        """The POST to `host` is over: its next waiting row takes the slot at once,
+        without the store; with none waiting, the loop wakes to lease more."""
+        self._in_flight[host] -= 1
+        if self._in_flight[host] <= 0:
+            del self._in_flight[host]
+        if self._stopping:
+            return
+        if host in self._waiting:
+            self._start_waiting(host)
+        else:
+            self._wake.set()
+
     def _finished(self, task: asyncio.Task[None]) -> None:
+        """A worker slot is free (the outcome is recorded): rows waiting for it go; if
+        that leaves it free, the loop wakes to lease more."""
         self._tasks.discard(task)
-        self._wake.set()
+        if self._stopping:
+            return
+        for host in list(self._waiting):
+            self._start_waiting(host)
+        if len(self._tasks) < self._workers:
+            self._wake.set()
 
     async def _lease(self, limit: int) -> list[Delivery]:
-        busy = {host for host, n in self._in_flight.items() if n >= self._per_host}
-        skip = busy | await self._store.unavailable_hosts(self._clock() - PROBE_AFTER)
-        rows = await self._store.lease_due_deliveries(
+        """Due rows of hosts with room: a host whose slots are taken, or with rows
+        waiting here, is skipped, so what waits here is never more than `per_host`
+        rows of one host (and sent well within its lease)."""
+        full = {host for host, n in self._in_flight.items() if n >= self._per_host}
+        skip = full | set(self._waiting) | await self._store.unavailable_hosts(
+            self._clock() - PROBE_AFTER)
+        return await self._store.lease_due_deliveries(
             self._clock(), limit, LEASE_SECONDS, skip, self._per_host)
-        taken, extra = [], []
-        for row in rows:
-            if self._in_flight[row.host] < self._per_host:
-                self._in_flight[row.host] += 1
-                taken.append(row)
-            else:
-                extra.append(row.id)
-        if extra:
-            await self._store.release_deliveries(extra)
-        return taken
 
-    async def _deliver(self, row: Delivery) -> None:
+    async def _deliver(self, row: Delivery, sent: Callable[[], None] = lambda: None) -> None:
         try:
-            await self._attempt(row)
+            await self._attempt(row, sent)
         except Exception:  # a loop edge: record and keep the worker alive
             log.exception("delivery %s to %s crashed", row.id, row.inbox)
             await self._reschedule(row, None, "internal error", None)
-        finally:
-            self._in_flight[row.host] -= 1
-            if self._in_flight[row.host] <= 0:
-                del self._in_flight[row.host]
 
-    async def _attempt(self, row: Delivery) -> None:
+    async def _attempt(self, row: Delivery, sent: Callable[[], None]) -> None:
+        """POST the row, then record what came of it. `sent` is called as soon as the
+        POST is over: writing down the answer is no request to the host, so its slot
+        is free for the next row while the outcome waits for its group commit."""
         try:
-            result = await self._client.post(row.inbox, row.body.encode(),
-                                              signer=await self._signer(row.local_username))
+            try:
+                result = await self._client.post(
+                    row.inbox, row.body.encode(), signer=await self._signer(row.local_username))
+            finally:
+                sent()
         except AddressNotAllowed as exc:
             await self._store.fail_delivery(row.id, self._clock(), None, str(exc))
             return

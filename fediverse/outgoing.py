@@ -6,6 +6,7 @@ extension term a document uses, because JSON-LD processors drop the rest.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from html import escape
 
@@ -172,7 +173,8 @@ def create_of(question: JsonObject) -> JsonObject:
 
 def tally_update_of(question: JsonObject, now: float) -> JsonObject:
     """A tally refresh: Mastodon replaces its counts and does not mark the post edited."""
-    return _wrap("Update", f"{question['id']}#updates/{int(now * 1000)}", question)
+    unique = uuid.uuid4().hex[:8]  # an edit and a tally in the same millisecond differ
+    return _wrap("Update", f"{question['id']}#updates/{int(now * 1000)}-{unique}", question)
 
 
 def delete_of(poll: Poll, urls: Urls) -> JsonObject:

@@ -3,8 +3,9 @@
 Mastodon's rule decides which is which: a Note (or Pleroma's Answer) whose
 `inReplyTo` is our Question and whose `name` is exactly an option is a vote,
 whatever else it carries; otherwise one with `content` is a reply, and a bare
-`name` that matches nothing is dropped, not shown as a reply. Everything is answered 202 either way (the inbox already
-did); what does not count is simply not counted.
+`name` that matches nothing is dropped, not shown as a reply. Everything is
+answered 202 either way (the inbox already did); what does not count is simply
+not counted.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ async def on_delete(services: Services, activity: JsonObject, actor: str) -> Non
 async def _answer(services: Services, note: JsonObject, actor: str) -> None:
     poll_id = services.urls.poll_id_of(get_id(note.get("inReplyTo")) or "")
     poll = await services.store.poll(poll_id) if poll_id is not None else None
-    if poll is None:
-        return
+    if poll is None or await services.store.is_object_tombstoned(get_id(note) or ""):
+        return  # not ours, or its Delete came first: a late Create does not revive it
     name = note.get("name")
     if isinstance(name, str) and polls.choices_for(poll, [name]):
         await _vote(services, poll, name, note, actor)  # Mastodon ignores `content` here

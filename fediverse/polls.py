@@ -8,6 +8,9 @@ option), so a race between two requests cannot break them either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from activitypub.errors import MalformedError
 
 DEFAULT_OPTIONS = ("Eens", "Oneens")
 MAX_OPTIONS = 20
@@ -151,3 +154,24 @@ def refusal(poll: Poll, voter: str, now: float, owner: str) -> str | None:
     if voter == owner:
         return "the poll's own actor cannot vote"
     return None
+
+
+def draft_of(poll: Poll) -> PollDraft:
+    """The poll as a draft, for an edit that changes only some fields."""
+    return PollDraft(poll.question, poll.end_time, poll.introduction, poll.article,
+                     poll.opinions, poll.options, poll.multiple, poll.hide_results)
+
+
+def closing_time(text: str, name: str = "closes_at") -> float:
+    """Unix time of an ISO-8601 moment that names its timezone: a bare local time
+    means something else on the server than on the staff member's laptop."""
+    try:
+        moment = datetime.fromisoformat(text.strip()) if len(text) <= 64 else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise MalformedError(f"{name} must be ISO-8601, e.g. 2030-05-01T18:00:00+02:00, "
+                             f"not {text[:64]!r}")
+    if moment.tzinfo is None:
+        raise MalformedError(f"{name} needs a timezone, e.g. +02:00 or Z")
+    return moment.timestamp()

@@ -35,6 +35,7 @@ class Settings:
     manually_approves_followers: bool = False
     signature_window_seconds: int = 3600
     inbox_max_bytes: int = 1_048_576
+    inbox_budget_per_host_per_minute: int = 600
     key_refetch_seconds: int = 300
     fetch_failure_ttl_seconds: int = 300
     delivery_workers: int = 32
@@ -53,6 +54,8 @@ class Settings:
             raise SettingsError(f"base_url must be an absolute URL, not {self.base_url!r}")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise SettingsError("base_url must be the root of a host, e.g. https://bieb.example")
+        if self.inbox_budget_per_host_per_minute < 1:
+            raise SettingsError("inbox_budget_per_host_per_minute must be at least 1")
         if parts.scheme == "http" and self.mode == "production":
             raise SettingsError("production needs an https base_url (use mode = demo to test)")
         object.__setattr__(self, "base_url", f"{parts.scheme}://{parts.netloc.lower()}")

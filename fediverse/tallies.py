@@ -10,6 +10,7 @@ re-notify voters on every Update received after the end.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from .lifecycle import current_question, recipients
 from .outgoing import tally_update_of
 from .services import Services
 
+log = logging.getLogger(__name__)
 TICK_SECONDS = 1.0
 
 
@@ -43,7 +45,10 @@ class TallyWorker:
 
     async def run_forever(self) -> None:
         while True:
-            await self.run_once()
+            try:
+                await self.run_once()
+            except Exception:  # a loop edge: one bad tick (a locked database) must not end it
+                log.exception("sending tally Updates failed; trying again next tick")
             await asyncio.sleep(TICK_SECONDS)
 
     async def _send(self, poll_id: int, now: float) -> int:

@@ -101,6 +101,17 @@ class Reply:
     state: ReplyState = "visible"
 
 
+@dataclass(frozen=True)
+class ApiToken:
+    """A JSON API token as staff see it listed; the token itself is never stored."""
+
+    id: int
+    name: str
+    created_at: float | None
+    last_used_at: float | None
+    revoked_at: float | None
+
+
 class DuplicateError(Exception):
     """The record exists already (a local actor with that username, say)."""
 
@@ -218,3 +229,10 @@ class Store(Protocol):
     async def reply_count(self, poll_id: int) -> int: ...
     async def tombstone_object(self, object_id: str, now: float) -> None: ...
     async def is_object_tombstoned(self, object_id: str) -> bool: ...
+
+    # JSON API tokens (stored as sha256 hex; `api_token_by_hash` skips revoked ones)
+    async def create_api_token(self, name: str, token_hash: str, now: float) -> int: ...
+    async def api_token_by_hash(self, token_hash: str) -> tuple[int, str] | None: ...
+    async def touch_api_token(self, token_id: int, now: float) -> None: ...
+    async def revoke_api_token(self, name: str, now: float) -> bool: ...
+    async def api_tokens(self) -> list[ApiToken]: ...

@@ -3,7 +3,16 @@
 One connection in WAL mode with `synchronous=FULL`: a row we answered 2xx for
 is on disk. aiosqlite runs every statement on one thread, so statements of
 different coroutines could interleave inside a transaction; `_lock` makes each
-method one atomic unit.
+method one atomic unit. The hot writes (inbox activities, votes, finished
+deliveries; `sqlite_writes`) go through group commit: many callers, one
+transaction and one fsync, each caller answered once its batch is on disk.
+
+Lookups by key on the hot paths (the inbox's checks, a vote's poll) run on a
+second, reader connection, right on the event loop: handing a statement to
+aiosqlite's thread and back costs far more CPU than an indexed lookup, and
+waits behind whatever the writer is doing (an fsync). WAL readers never wait
+for the writer and see committed rows only. Scans and lists stay on the writer
+thread, where they cannot hold up the loop.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,6 +32,7 @@ from activitypub.vocab import host_of
 
 from ..polls import Opinion, Poll, PollDraft, Tally
 from . import (
+    ApiToken,
     Delivery,
     DuplicateError,
     Follow,
@@ -33,7 +43,9 @@ from . import (
     RemoteActor,
     Reply,
     ReplyState,
+    sqlite_writes,
 )
+from .group_commit import GroupCommit
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -47,9 +59,12 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 class SqliteStore:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, reader: sqlite3.Connection) -> None:
         self._db = db
+        self._reader = reader
         self._lock = asyncio.Lock()
+        self._writes: GroupCommit[sqlite_writes.Write, Any] = GroupCommit(
+            self._apply_writes, max_batch=sqlite_writes.MAX_BATCH)
 
     @classmethod
     async def open(cls, path: Path | str) -> SqliteStore:
@@ -62,11 +77,13 @@ class SqliteStore:
             "busy_timeout=5000",
         ):
             await db.execute(f"PRAGMA {pragma}")
-        store = cls(db)
+        store = cls(db, _reader(path))
         await store._migrate()
         return store
 
     async def close(self) -> None:
+        await self._writes.drain()
+        self._reader.close()
         await self._db.close()
 
     async def _migrate(self) -> None:
@@ -81,18 +98,25 @@ class SqliteStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN is inside the `try`: a caller cancelled while BEGIN is still on its way
+        (a delivery loop stopping mid-lease) must not leave the connection inside a
+        transaction. Statements run in order on aiosqlite's thread, so the ROLLBACK
+        comes after that BEGIN, whenever it ran; with nothing begun, it fails harmlessly."""
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
             try:
+                await self._db.execute("BEGIN IMMEDIATE")
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                with suppress(sqlite3.OperationalError):  # no transaction is active
+                    await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._lock, self._db.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """One round trip to aiosqlite's thread (a cursor would take three: each is a
+        thread hand-off, and the inbox makes several reads per request)."""
+        async with self._lock:
+            return list(await self._db.execute_fetchall(sql, tuple(params)))
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         rows = await self._all(sql, params)
@@ -106,6 +130,19 @@ class SqliteStore:
     async def _scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self._one(sql, params)
         return row[0] if row else None
+
+    def _lookup_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """A few rows found by key, read on the loop (see the module docstring). All
+        rows are fetched, so the read transaction ends with the call."""
+        return self._reader.execute(sql, tuple(params)).fetchall()
+
+    def _lookup(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        rows = self._lookup_all(sql, params)
+        return rows[0] if rows else None
+
+    async def _apply_writes(self, batch: list[sqlite_writes.Write]) -> list[Any]:
+        async with self._transaction() as db:
+            return await sqlite_writes.apply(db, batch)
 
     # local actors
 
@@ -128,7 +165,7 @@ class SqliteStore:
             raise DuplicateError(f"local actor {actor.username!r} exists") from exc
 
     async def local_actor(self, username: str) -> LocalActor | None:
-        row = await self._one("SELECT * FROM local_actor WHERE username = ?", (username,))
+        row = self._lookup("SELECT * FROM local_actor WHERE username = ?", (username,))
         return _local_actor(row) if row else None
 
     async def local_actors(self) -> list[LocalActor]:
@@ -159,11 +196,11 @@ class SqliteStore:
         )
 
     async def remote_actor(self, actor_id: str) -> RemoteActor | None:
-        row = await self._one("SELECT * FROM remote_actor WHERE id = ?", (actor_id,))
+        row = self._lookup("SELECT * FROM remote_actor WHERE id = ?", (actor_id,))
         return RemoteActor(**dict(row)) if row else None
 
     async def remote_actor_by_key(self, key_id: str) -> RemoteActor | None:
-        row = await self._one("SELECT * FROM remote_actor WHERE key_id = ?", (key_id,))
+        row = self._lookup("SELECT * FROM remote_actor WHERE key_id = ?", (key_id,))
         return RemoteActor(**dict(row)) if row else None
 
     async def forget_actor(self, actor_id: str, now: float) -> None:
@@ -186,9 +223,7 @@ class SqliteStore:
             )
 
     async def is_tombstoned(self, actor_id: str) -> bool:
-        return (
-            await self._one("SELECT 1 FROM actor_tombstone WHERE id = ?", (actor_id,)) is not None
-        )
+        return self._lookup("SELECT 1 FROM actor_tombstone WHERE id = ?", (actor_id,)) is not None
 
     async def block_domain(self, domain: str, now: float) -> None:
         await self._run(
@@ -197,18 +232,15 @@ class SqliteStore:
         )
 
     async def is_blocked(self, domain: str) -> bool:
-        row = await self._one("SELECT 1 FROM blocked_domain WHERE domain = ?", (domain.lower(),))
+        row = self._lookup("SELECT 1 FROM blocked_domain WHERE domain = ?", (domain.lower(),))
         return row is not None
 
     # inbox
 
     async def save_inbox_activity(self, activity: InboxActivity) -> bool:
-        changed = await self._run(
-            "INSERT OR IGNORE INTO inbox_activity (id, actor, type, body, received_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (activity.id, activity.actor, activity.type, activity.body, activity.received_at),
-        )
-        return changed == 1
+        """True when the id is new; returns once the row is on disk (group commit)."""
+        stored: bool = await self._writes.submit(activity)
+        return stored
 
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]:
         rows = await self._all(
@@ -219,10 +251,7 @@ class SqliteStore:
         return [InboxActivity(**dict(row)) for row in rows]
 
     async def mark_inbox_processed(self, activity_id: str, now: float, error: str | None) -> None:
-        await self._run(
-            "UPDATE inbox_activity SET processed_at = ?, error = ? WHERE id = ?",
-            (now, error, activity_id),
-        )
+        await self._writes.submit(sqlite_writes.Processed(activity_id, now, error))
 
     async def inbox_activity_count(self) -> int:
         return int(await self._scalar("SELECT count(*) FROM inbox_activity"))
@@ -394,32 +423,36 @@ class SqliteStore:
         """Claim up to `limit` due rows, at most `per_host` of any one host.
 
         A claimed row is invisible to other claims until its lease runs out, so a
-        worker that dies mid-send leaves the row to be sent again later.
+        worker that dies mid-send leaves the row to be sent again later. Only the
+        first `limit * per_host` due rows are looked at (in index order, so a
+        queue of 10,000 rows costs no sort): a host with more rows than that can
+        hide the hosts behind it for one claim, until its slots are full and the
+        worker skips it.
         """
         skip = sorted(skip_hosts)
         marks = ",".join("?" * len(skip))
         async with self._transaction() as db:
-            cursor = await db.execute(
+            ids = [row[0] for row in await db.execute_fetchall(
                 "UPDATE delivery SET leased_until = ? WHERE id IN (SELECT id FROM"
                 " (SELECT id, next_attempt_at, row_number() OVER"
-                " (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM delivery"
+                " (PARTITION BY host ORDER BY next_attempt_at, id) AS n FROM"
+                " (SELECT id, host, next_attempt_at FROM delivery"
                 " WHERE state = 'pending' AND next_attempt_at <= ?"
                 " AND (leased_until IS NULL OR leased_until <= ?)"
-                f" AND host NOT IN ({marks})) WHERE n <= ? ORDER BY next_attempt_at, id LIMIT ?)"
-                " RETURNING id",
-                (now + lease_seconds, now, now, *skip, per_host, limit),
-            )
-            ids = [row[0] for row in await cursor.fetchall()]
+                f" AND host NOT IN ({marks}) ORDER BY next_attempt_at, id LIMIT ?))"
+                " WHERE n <= ? ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
+                (now + lease_seconds, now, now, *skip, limit * per_host, per_host, limit),
+            )]
             if not ids:
                 return []
-            cursor = await db.execute(
+            rows = await db.execute_fetchall(
                 "SELECT d.id, a.id AS activity_id, a.local_username, a.body, d.inbox, d.host,"
                 " d.attempts, d.created_at FROM delivery d"
                 " JOIN outbox_activity a ON a.seq = d.activity_seq"
                 f" WHERE d.id IN ({','.join('?' * len(ids))}) ORDER BY d.next_attempt_at, d.id",
                 ids,
             )
-            return [Delivery(**dict(row)) for row in await cursor.fetchall()]
+            return [Delivery(**dict(row)) for row in rows]
 
     async def release_deliveries(self, delivery_ids: list[int]) -> None:
         """Give leased rows back unsent (their host is busy), due again at once."""
@@ -435,11 +468,7 @@ class SqliteStore:
         )
 
     async def finish_delivery(self, delivery_id: int, now: float, status: int | None) -> None:
-        await self._run(
-            "UPDATE delivery SET state = 'done', attempts = attempts + 1, finished_at = ?,"
-            " last_status = ?, leased_until = NULL WHERE id = ?",
-            (now, status, delivery_id),
-        )
+        await self._writes.submit(sqlite_writes.Delivered(delivery_id, now, status))
 
     async def retry_delivery(
         self,
@@ -490,7 +519,12 @@ class SqliteStore:
         return float(row[0])
 
     async def record_host_success(self, host: str) -> None:
-        await self._run("DELETE FROM host_health WHERE host = ?", (host,))
+        """Every accepted inbox POST and every delivered activity says this, and almost
+        always of a host with no failures: a lookup finds that out without a write.
+        (A failure recorded just after the lookup is as if it came just after the
+        delete.) Otherwise the delete rides along in the next group commit."""
+        if self._lookup("SELECT 1 FROM host_health WHERE host = ?", (host,)):
+            await self._writes.submit(sqlite_writes.HostSpoke(host))
 
     async def mark_host_unavailable(self, host: str, now: float) -> None:
         await self._run("UPDATE host_health SET unavailable_since = ? WHERE host = ?",
@@ -543,11 +577,10 @@ class SqliteStore:
         return created
 
     async def poll(self, poll_id: int) -> Poll | None:
-        row = await self._one("SELECT * FROM poll WHERE id = ? AND deleted_at IS NULL",
-                              (poll_id,))
+        row = self._lookup("SELECT * FROM poll WHERE id = ? AND deleted_at IS NULL", (poll_id,))
         if row is None:
             return None
-        options = await self._all(
+        options = self._lookup_all(
             "SELECT name FROM poll_option WHERE poll_id = ? ORDER BY idx", (poll_id,))
         return _poll(row, tuple(o[0] for o in options))
 
@@ -605,29 +638,11 @@ class SqliteStore:
     async def record_vote(self, poll_id: int, voter: str, choices: list[int], single: bool,
                           object_id: str | None, now: float) -> tuple[int, ...]:
         """Count what the unique indexes let through, bumping counters in the same
-        transaction; returns the option indexes that were newly counted."""
-        counted: list[int] = []
-        async with self._transaction() as db:
-            for choice in choices:
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO vote (poll_id, voter, choice, single, object_id,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (poll_id, voter, choice, int(single), object_id, now),
-                )
-                if cursor.rowcount == 1:
-                    counted.append(choice)
-                    await db.execute(
-                        "UPDATE poll_option SET votes = votes + 1 WHERE poll_id = ? AND idx = ?",
-                        (poll_id, choice))
-            if counted:
-                cursor = await db.execute(
-                    "INSERT OR IGNORE INTO poll_voter (poll_id, voter, created_at)"
-                    " VALUES (?, ?, ?)", (poll_id, voter, now))
-                await db.execute(
-                    "UPDATE poll SET voters_count = voters_count + ?,"
-                    " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
-                    (cursor.rowcount, now, poll_id))
-        return tuple(counted)
+        transaction; returns the option indexes that were newly counted. Votes
+        applied concurrently share one group commit (`sqlite_writes`)."""
+        counted: tuple[int, ...] = await self._writes.submit(sqlite_writes.VoteCast(
+            poll_id, voter, tuple(choices), single, object_id, now))
+        return counted
 
     async def voter_inboxes(self, poll_id: int) -> list[str]:
         rows = await self._all(
@@ -705,8 +720,41 @@ class SqliteStore:
             (object_id, now))
 
     async def is_object_tombstoned(self, object_id: str) -> bool:
-        return await self._one("SELECT 1 FROM object_tombstone WHERE id = ?",
-                               (object_id,)) is not None
+        return self._lookup("SELECT 1 FROM object_tombstone WHERE id = ?",
+                            (object_id,)) is not None
+
+    # JSON API tokens
+
+    async def create_api_token(self, name: str, token_hash: str, now: float) -> int:
+        try:
+            async with self._lock, self._db.execute(
+                    "INSERT INTO api_token (name, token_hash, created_at) VALUES (?, ?, ?)",
+                    (name, token_hash, now)) as cursor:
+                token_id = cursor.lastrowid
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(f"a token named {name!r} exists; revoke it first") from exc
+        assert token_id is not None
+        return token_id
+
+    async def api_token_by_hash(self, token_hash: str) -> tuple[int, str] | None:
+        row = await self._one(
+            "SELECT id, name FROM api_token WHERE token_hash = ? AND revoked_at IS NULL",
+            (token_hash,))
+        return (row["id"], row["name"]) if row else None
+
+    async def touch_api_token(self, token_id: int, now: float) -> None:
+        await self._run("UPDATE api_token SET last_used_at = ? WHERE id = ?", (now, token_id))
+
+    async def revoke_api_token(self, name: str, now: float) -> bool:
+        return await self._run(
+            "UPDATE api_token SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+            (now, name)) > 0
+
+    async def api_tokens(self) -> list[ApiToken]:
+        rows = await self._all(
+            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_token"
+            " ORDER BY created_at, id")
+        return [ApiToken(**dict(row)) for row in rows]
 
 
 def _local_actor(row: sqlite3.Row) -> LocalActor:
@@ -746,3 +794,12 @@ async def _recount(db: aiosqlite.Connection, poll_id: int, now: float) -> None:
         "UPDATE poll SET voters_count = (SELECT count(*) FROM poll_voter WHERE poll_id = ?),"
         " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
         (poll_id, now, poll_id))
+
+
+def _reader(path: Path | str) -> sqlite3.Connection:
+    """The connection for `_lookup`: it may read, never write."""
+    reader = sqlite3.connect(str(path), isolation_level=None)
+    reader.row_factory = sqlite3.Row
+    reader.execute("PRAGMA query_only=ON")
+    reader.execute("PRAGMA busy_timeout=5000")
+    return reader

@@ -18,24 +18,32 @@ from . import json_response, services, wants_activity_json
 
 bp = Blueprint("polls", __name__)
 REPLIES_PAGE = 200
+# Behind nh3 and autoescaping (security.md A23): markup that slipped through still
+# could not run inline script, load plugins or re-base the page's links.
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none';"
+               " style-src 'self' 'unsafe-inline'; img-src 'self' https:; form-action 'self'")
 
 
 @bp.get("/polls/<int:poll_id>")
-async def poll(poll_id: int) -> Response | str:
+async def poll(poll_id: int) -> Response:
     s = services()
     found = await existing_poll(s, poll_id)
     now = time.time()
     if wants_activity_json():
         return json_response(await current_question(s, found, now))
     tally = await s.store.tally(poll_id)
-    return await render_template(
+    page = await render_template(
         "poll.html", poll=found, tally=tally, now=now,
         show_results=not (found.hide_results and found.is_open(now)),
         article=render_markdown(found.article),
         opinions=[(o, render_markdown(o.text)) for o in found.opinions],
         replies=await s.store.replies(poll_id, "visible"),
         handle=f"@{found.local_username}@{s.settings.host}",
+        poll_url=s.urls.poll(poll_id),  # never the request's Host: a proxy or a forger sets it
     )
+    response = Response(page, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
 
 
 @bp.get("/polls/<int:poll_id>/activity")

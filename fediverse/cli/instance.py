@@ -1,53 +1,32 @@
-"""The `peiling` command: set up an instance, serve it, manage follows.
-
-Every subcommand reads the same settings (`--config`, PEILING_* variables)
-so that what `init` wrote is what `serve` runs.
-"""
+"""Setting up and running an instance: init, serve, follows and the delivery queue."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
-import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
-from activitypub.errors import ActivityPubError
 from activitypub.keys import generate_private_key, private_key_pem, public_key_pem
 from activitypub.webfinger import parse_handle
 
-from . import follows
-from .app import build_services, create_app
-from .services import Services
-from .settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
-from .storage import DuplicateError, LocalActor
-from .storage.sqlite import SqliteStore
-
-DEMO_NAME = "Bibliotheek Peiling (demo)"
-DEMO_SUMMARY = ("Een demobibliotheek die haar vragen aan het publiek op de fediverse stelt. "
-                "Volg ons, stem mee en praat mee over de bibliotheek van morgen.")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.run(args) or 0)
-    except (SettingsError, ActivityPubError, DuplicateError) as exc:
-        print(f"peiling: {exc}", file=sys.stderr)
-        return 2
+from .. import follows
+from ..app import create_app
+from ..demo import DEMO_NAME, DEMO_SUMMARY, demo_poll
+from ..lifecycle import publish_poll
+from ..services import Services
+from ..settings import DEFAULT_CONFIG, Settings, SettingsError
+from ..storage import LocalActor, Store
+from ..storage.sqlite import SqliteStore
+from .common import opened, settings_of, with_services, with_store
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="peiling", description=__doc__)
-    parser.add_argument("--config", type=Path, help=f"settings file (default {DEFAULT_CONFIG})")
-    commands = parser.add_subparsers(required=True, metavar="command")
-
+def add_commands(commands: Any) -> None:
     init = commands.add_parser("init", help="create the database and the library actor")
     init.add_argument("--base-url", help="public root URL, e.g. https://bieb.example")
     init.add_argument("--name", help="the library's name")
@@ -80,11 +59,6 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("deliveries", help="delivery queue status per host")
     status.set_defaults(run=_deliveries)
-    return parser
-
-
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
-    return load_settings(args.config, **overrides)
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -98,8 +72,11 @@ def _init(args: argparse.Namespace) -> int:
     parse_handle(f"{args.handle}@example.org")  # the username must be a valid acct: user
     if not config.exists():
         _write_config(config, args)
-    settings = _settings(args, base_url=args.base_url)
-    return asyncio.run(_create_actor(settings, args))
+    settings = settings_of(args, base_url=args.base_url)
+    code = asyncio.run(_create_actor(settings, args))
+    if args.demo:
+        asyncio.run(_ensure_demo_poll(settings, args.handle))
+    return code
 
 
 def _write_config(path: Path, args: argparse.Namespace) -> None:
@@ -133,7 +110,7 @@ async def _create_actor(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     config = Config()
     config.bind = [f"{args.host}:{args.port}"]
     config.read_timeout = 30  # a slowloris client is cut off
@@ -151,37 +128,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_services(args: argparse.Namespace,
-                   work: Callable[[Services, str], Awaitable[None]]) -> int:
-    """Run `work` against the instance, then send what it queued."""
-    async def run() -> None:
-        services = await build_services(_settings(args))
-        try:
-            actors = await services.store.local_actors()
-            if not actors:
-                raise SettingsError("no local actor yet: run `peiling init` first")
-            await work(services, args.username or actors[0].username)
-            await services.delivery.run_once()
-        finally:
-            await services.client.close()
-            await services.store.close()
-
-    asyncio.run(run())
-    return 0
-
-
 def _follow(args: argparse.Namespace) -> int:
     async def work(services: Services, username: str) -> None:
         record = await follows.follow(services, username, args.target)
         print(f"follow request sent to {record.actor_id}")
-    return _with_services(args, work)
+    return with_services(args, work)
 
 
 def _unfollow(args: argparse.Namespace) -> int:
     async def work(services: Services, username: str) -> None:
         await follows.unfollow(services, username, args.target)
         print(f"no longer following {args.target}")
-    return _with_services(args, work)
+    return with_services(args, work)
 
 
 def _followers(args: argparse.Namespace) -> int:
@@ -196,24 +154,24 @@ def _followers(args: argparse.Namespace) -> int:
         act = follows.approve_follower if args.action == "approve" else follows.reject_follower
         await act(services, username, args.actor)
         print(f"{args.action}d {args.actor}")
-    return _with_services(args, work)
+    return with_services(args, work)
 
 
 def _deliveries(args: argparse.Namespace) -> int:
-    async def run() -> None:
-        store = await SqliteStore.open(_settings(args).database)
-        try:
-            counts = await store.delivery_counts()
-            print(" ".join(f"{state}={n}" for state, n in counts.items()))
-            for host in await store.host_statuses():
-                flag = " UNAVAILABLE" if host.unavailable else ""
-                print(f"{host.host}: pending={host.pending} failed={host.failed}{flag}")
-        finally:
-            await store.close()
-
-    asyncio.run(run())
-    return 0
+    async def work(store: Store) -> None:
+        counts = await store.delivery_counts()
+        print(" ".join(f"{state}={n}" for state, n in counts.items()))
+        for host in await store.host_statuses():
+            flag = " UNAVAILABLE" if host.unavailable else ""
+            print(f"{host.host}: pending={host.pending} failed={host.failed}{flag}")
+    return with_store(args, work)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+async def _ensure_demo_poll(settings: Settings, username: str) -> None:
+    """The demo library opens with a votable poll, once: a later `make run` finds it.
+    Nothing is delivered here; `serve` sends what was queued (usually nothing)."""
+    async with opened(settings) as services:
+        if await services.store.polls(username):
+            return
+        poll = await publish_poll(services, username, demo_poll(time.time()))
+        print(f"created demo poll {services.urls.poll(poll.id)}")
