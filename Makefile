@@ -31,7 +31,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check activitypub fediverse tests
-	$(BIN)/mypy activitypub
+	$(BIN)/mypy activitypub fediverse
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

@@ -50,7 +50,7 @@ def create_app(settings: Settings) -> Quart:
         return await render_template("index.html", actors=await s.store.local_actors(),
                                      host=s.settings.host)
 
-    @app.while_serving
+    @app.while_serving  # type: ignore[type-var]  # Quart types the generator narrowly
     async def lifespan() -> AsyncIterator[None]:
         built = await build_services(settings)
         await built.store.release_all_leases()  # the server owns the queue: old leases are void

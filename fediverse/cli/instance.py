@@ -21,7 +21,7 @@ from ..demo import DEMO_NAME, DEMO_SUMMARY, demo_poll
 from ..lifecycle import publish_poll
 from ..services import Services
 from ..settings import DEFAULT_CONFIG, Settings, SettingsError
-from ..storage import LocalActor, Store
+from ..storage import FollowState, LocalActor, Store
 from ..storage.sqlite import SqliteStore
 from .common import opened, settings_of, with_services, with_store
 
@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(f"serving {settings.base_url} on http://{args.host}:{args.port}", flush=True)
-        await serve(create_app(settings), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await serve(create_app(settings), config, shutdown_trigger=stop.wait)
 
     asyncio.run(run())
     return 0
@@ -145,7 +145,7 @@ def _unfollow(args: argparse.Namespace) -> int:
 def _followers(args: argparse.Namespace) -> int:
     async def work(services: Services, username: str) -> None:
         if args.action in ("list", "pending"):
-            state = "accepted" if args.action == "list" else "pending"
+            state: FollowState = "accepted" if args.action == "list" else "pending"
             for follow in await services.store.followers(username, state):
                 print(follow.actor_id)
             return

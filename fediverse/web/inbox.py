@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from quart import Blueprint, Response, current_app, request
 
@@ -35,10 +37,11 @@ async def inbox(username: str | None = None) -> Response:
     media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type not in ACTIVITY_MEDIA_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/activity+json")
-    body = await request.get_data(cache=False, as_text=False)
+    body = cast(bytes, await request.get_data(cache=False, as_text=False))
+    headers = cast(Mapping[str, str], request.headers)  # case-insensitive, read-only here
     try:
         actor, activity = await authenticate(
-            SignedRequest(request.method, _request_target(), request.headers, body),
+            SignedRequest(request.method, _request_target(), headers, body),
             store=s.store, directory=s.directory, expected_host=s.settings.host,
             now=datetime.now(UTC), window=timedelta(seconds=s.settings.signature_window_seconds),
         )
