@@ -30,7 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check activitypub fediverse tests
+	$(BIN)/ruff check activitypub fediverse tests bench
 	$(BIN)/mypy activitypub fediverse
 
 clean:

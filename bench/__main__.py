@@ -47,7 +47,7 @@ def machine() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("only", nargs="*", choices=[*BENCHMARKS, []], metavar="BENCHMARK",
+    parser.add_argument("only", nargs="*", metavar="BENCHMARK",
                         help=f"run only these ({', '.join(BENCHMARKS)}); default all")
     parser.add_argument("--voters", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
@@ -57,6 +57,8 @@ def main() -> int:
                         help="record the instance with py-spy while it works (implies --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     args = parser.parse_args()
+    if unknown := set(args.only) - set(BENCHMARKS):
+        parser.error(f"no benchmark {', '.join(sorted(unknown))}; try {', '.join(BENCHMARKS)}")
     args.keep = args.keep or args.profile
     print(f"machine: {machine()}", flush=True)
     started = time.monotonic()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from pathlib import Path
 
 from hypercorn.asyncio import serve
@@ -24,6 +23,8 @@ from fediverse.app import create_app
 from fediverse.lifecycle import announce
 from fediverse.settings import Settings
 from fediverse.web import services
+
+from .processes import stop_on_signal_or_orphaning
 
 bp = Blueprint("bench", __name__)
 
@@ -60,11 +61,8 @@ async def run(args: argparse.Namespace) -> None:
     settings = Settings(base_url=f"http://127.0.0.1:{args.port}", database=args.database,
                         mode="demo", tally_debounce_seconds=args.tally_debounce,
                         inbox_budget_per_host_per_minute=args.host_budget)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(bench_app(settings), server_config(args.fd), shutdown_trigger=stop.wait)
+    await serve(bench_app(settings), server_config(args.fd),
+                shutdown_trigger=stop_on_signal_or_orphaning)
 
 
 def main() -> None:

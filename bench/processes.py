@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,6 +131,20 @@ class Profile:
     def stop(self) -> None:
         self._process.send_signal(signal.SIGINT)
         self._process.wait(timeout=30)
+
+
+async def stop_on_signal_or_orphaning() -> None:
+    """Return on SIGINT or SIGTERM, or once the benchmark that started this server
+    has gone (killed outright, it cannot stop its children): no server outlives it."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    parent = os.getppid()
+    while not stop.is_set() and os.getppid() == parent:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await stop.wait()
 
 
 async def poll_until(check: Callable[[], Awaitable[bool]], interval: float,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import socket
 import time
 from collections import Counter
@@ -29,6 +28,8 @@ from aiohttp import web
 from activitypub import httpsig
 from activitypub.errors import SignatureError
 from activitypub.keys import load_public_key
+
+from .processes import stop_on_signal_or_orphaning
 
 AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
 
@@ -119,10 +120,7 @@ async def run(args: argparse.Namespace) -> None:
     runner = web.AppRunner(remote.app(), access_log=None)
     await runner.setup()
     await web.SockSite(runner, socket.socket(fileno=args.fd)).start()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
+    await stop_on_signal_or_orphaning()
     await runner.cleanup()
 
 

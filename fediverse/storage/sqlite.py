@@ -1,7 +1,7 @@
 """SQLite backend of the `Store` contract, through aiosqlite.
 
-One connection in WAL mode with `synchronous=FULL`: a row we answered 2xx for
-is on disk. aiosqlite runs every statement on one thread, so statements of
+One writing connection in WAL mode with `synchronous=FULL`: a row we answered
+2xx for is on disk. aiosqlite runs every statement on one thread, so statements of
 different coroutines could interleave inside a transaction; `_lock` makes each
 method one atomic unit. The hot writes (inbox activities, votes, finished
 deliveries; `sqlite_writes`) go through group commit: many callers, one
@@ -113,8 +113,8 @@ class SqliteStore:
             await self._db.execute("COMMIT")
 
     async def _all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """One round trip to aiosqlite's thread (a cursor would take three: each is a
-        thread hand-off, and the inbox makes several reads per request)."""
+        """One round trip to aiosqlite's thread; a cursor would take three, and each
+        hand-off between threads costs more than most of our queries."""
         async with self._lock:
             return list(await self._db.execute_fetchall(sql, tuple(params)))
 
@@ -453,12 +453,6 @@ class SqliteStore:
                 ids,
             )
             return [Delivery(**dict(row)) for row in rows]
-
-    async def release_deliveries(self, delivery_ids: list[int]) -> None:
-        """Give leased rows back unsent (their host is busy), due again at once."""
-        marks = ",".join("?" * len(delivery_ids))
-        await self._run(f"UPDATE delivery SET leased_until = NULL WHERE id IN ({marks})",
-                        delivery_ids)
 
     async def release_all_leases(self) -> int:
         """At start-up no send is in flight: leases left by a dead process are void."""
