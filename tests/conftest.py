@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import FakeRemote, RunningInstance, start_instance
+from harness import FakeRemote, LocalhostRemote, RunningInstance, start_instance
 
 
 @pytest.fixture
@@ -22,3 +22,12 @@ async def instance(tmp_path: Path) -> AsyncIterator[RunningInstance]:
     running = await start_instance(tmp_path)
     yield running
     await running.stop()
+
+
+@pytest.fixture
+async def bystander() -> AsyncIterator[LocalhostRemote]:
+    """An honest peer (dora@localhost) that proves the instance still serves others."""
+    fake = await LocalhostRemote().start()
+    fake.add_actor("dora", key_index=4)
+    yield fake
+    await fake.stop()

@@ -290,3 +290,17 @@ class FakeRemote:
         except Exception:
             return False
         return json.loads(body).get("actor") == actor["id"]
+
+
+@dataclass
+class LocalhostRemote(FakeRemote):
+    """An honest peer named `localhost`: another host name (and domain) than the
+    127.0.0.1 fakes, so it stays up when a test blocks or floods 127.0.0.1."""
+
+    @property
+    def base(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    @property
+    def host(self) -> str:
+        return f"localhost:{self.port}"

@@ -71,19 +71,6 @@ class HostileRemote(FakeRemote):
         return response
 
 
-@dataclass
-class LocalhostRemote(FakeRemote):
-    """A legitimate peer named `localhost`, so it is not on the blocked 127.0.0.1 domain."""
-
-    @property
-    def base(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    @property
-    def host(self) -> str:
-        return f"localhost:{self.port}"
-
-
 class Canary:
     """A plain TCP listener that only counts the connections it accepts."""
 
@@ -112,15 +99,6 @@ async def remote() -> AsyncIterator[HostileRemote]:
     """A fake Mastodon with alice, whose documents the test can make hostile."""
     fake = await HostileRemote().start()
     fake.add_actor("alice")
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def bystander() -> AsyncIterator[LocalhostRemote]:
-    """An honest peer (dora@localhost) that proves the instance is still up."""
-    fake = await LocalhostRemote().start()
-    fake.add_actor("dora", key_index=4)
     yield fake
     await fake.stop()
 

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -24,7 +24,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from harness import FakeRemote, RunningInstance, process, shared_key, start_instance
+from harness import (
+    FakeRemote,
+    RunningInstance,
+    process,
+    shared_key,
+    start_instance,
+)
 from test_polls_federation import new_poll, vote_from
 
 from activitypub import httpsig
@@ -44,27 +50,6 @@ DEBOUNCE = 60.0
 
 
 # ---------------------------------------------------------------- servers
-
-
-@dataclass
-class LocalhostRemote(FakeRemote):
-    """An honest peer named `localhost`: another host name than the 127.0.0.1 fakes."""
-
-    @property
-    def base(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    @property
-    def host(self) -> str:
-        return f"localhost:{self.port}"
-
-
-@pytest.fixture
-async def bystander() -> AsyncIterator[LocalhostRemote]:
-    fake = await LocalhostRemote().start()
-    fake.add_actor("dora", key_index=4)
-    yield fake
-    await fake.stop()
 
 
 # ---------------------------------------------------------------- requests
