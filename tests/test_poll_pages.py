@@ -122,3 +122,16 @@ async def test_polls_index_lists_open_polls_first(instance):
 
     assert status == 200
     assert page.index(f"/polls/{first.id}") < page.index(f"/polls/{second.id}")
+
+
+async def test_the_library_profile_leads_to_its_open_polls(instance):
+    running = await new_poll(instance)
+    closed = await new_poll(instance)
+    await close_poll(instance.services, closed.id)
+
+    status, _, page = await get(f"{instance.url}/@bieb", "text/html")
+
+    assert status == 200
+    assert f'href="/polls/{running.id}"' in page
+    assert f'href="/polls/{closed.id}"' not in page
+    assert 'href="/@bieb/polls"' in page

@@ -8,6 +8,7 @@ signature here would deadlock with servers in authorized-fetch mode.
 from __future__ import annotations
 
 import json
+import time
 
 from quart import Blueprint, Response, redirect, render_template
 
@@ -46,9 +47,12 @@ async def profile(username: str) -> Response | str:
     if wants_activity_json():
         return json_response(actor_document(
             local, s.urls, manually_approves=s.settings.manually_approves_followers))
+    now = time.time()
+    open_polls = [p for p in await s.store.polls(username) if p.is_open(now)]
     return await render_template(
         "profile.html", actor=local, handle=f"@{local.username}@{s.settings.host}",
         followers=await s.store.follower_count(username), actor_id=s.urls.actor(username),
+        open_polls=open_polls,
     )
 
 
