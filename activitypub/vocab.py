@@ -60,6 +60,12 @@ def host_of(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def domain_of(url: str) -> str:
+    """The lower-cased host name of a URL without its port: what blocks and budgets
+    are kept by, so that other ports of one host count as the same server."""
+    return (urlsplit(url).hostname or "").lower()
+
+
 def context_with(*terms: dict[str, str]) -> list[Any]:
     """An `@context` of the AS vocabulary plus the extension terms a document uses.
 

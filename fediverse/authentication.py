@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from activitypub import httpsig
 from activitypub.errors import FetchError, Forbidden, SignatureError
 from activitypub.jsonparse import parse_object
 from activitypub.keys import load_public_key
 from activitypub.origin import check_activity, check_origin
-from activitypub.vocab import JsonObject, get_id, host_of
+from activitypub.vocab import JsonObject, domain_of, get_id, host_of
 
 from .directory import ActorDirectory
 from .storage import RemoteActor, Store
@@ -49,7 +48,7 @@ async def authenticate(
     actor_id = check_activity(activity)
     if _key_host(params.key_id) != host_of(actor_id):
         raise SignatureError("key is not on the actor's host")
-    if await store.is_blocked(_domain(actor_id)):
+    if await store.is_blocked(domain_of(actor_id)):
         raise Forbidden("domain is blocked")
     if await store.is_tombstoned(actor_id):
         raise SignatureError("actor was deleted")
@@ -93,7 +92,3 @@ def _key_host(key_id: str) -> str:
         return host_of(key_id)
     except ValueError as exc:
         raise SignatureError("keyId is not a URL") from exc
-
-
-def _domain(url: str) -> str:
-    return urlsplit(url).hostname or ""

@@ -11,15 +11,7 @@ import time
 from activitypub.errors import NotFound
 
 from .outgoing import create_of, delete_of, question_for, tally_update_of
-from .polls import (
-    MAX_DURATION_SECONDS,
-    MIN_DURATION_SECONDS,
-    Poll,
-    PollDraft,
-    PollError,
-    check_edit,
-    validate,
-)
+from .polls import Poll, PollDraft, PollError, check_edit, check_end_time, validate
 from .services import Services
 
 
@@ -65,8 +57,7 @@ async def reopen_poll(services: Services, poll_id: int, end_time: float | None =
     end = poll.end_time if end_time is None else end_time
     if poll.closed_at is None:
         raise PollError("only a poll that was closed early can be reopened")
-    if not now + MIN_DURATION_SECONDS <= end <= now + MAX_DURATION_SECONDS:
-        raise PollError("the closing time must lie between 5 minutes and a year ahead")
+    check_end_time(end, now)
     await services.store.set_poll_end(poll_id, end, None)
     return await announce(services, poll_id)
 

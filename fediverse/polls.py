@@ -109,11 +109,16 @@ def validate(draft: PollDraft, now: float, *, new_end_time: bool = True) -> Poll
     if len(set(options)) != len(options):
         raise PollError("options must differ from each other")
     check_texts(draft)
-    if new_end_time and not (
-            now + MIN_DURATION_SECONDS <= draft.end_time <= now + MAX_DURATION_SECONDS):
-        raise PollError("the closing time must lie between 5 minutes and a year ahead")
+    if new_end_time:
+        check_end_time(draft.end_time, now)
     return PollDraft(question, draft.end_time, draft.introduction.strip(), draft.article,
                      draft.opinions, options, draft.multiple, draft.hide_results)
+
+
+def check_end_time(end_time: float, now: float) -> None:
+    """A poll closes between 5 minutes and a year from `now` (new, edited or reopened)."""
+    if not now + MIN_DURATION_SECONDS <= end_time <= now + MAX_DURATION_SECONDS:
+        raise PollError("the closing time must lie between 5 minutes and a year ahead")
 
 
 def check_texts(draft: PollDraft) -> None:

@@ -19,7 +19,6 @@ import math
 import time
 from collections.abc import Callable, MutableMapping
 from typing import Any
-from urllib.parse import urlsplit
 
 MAX_HOSTS = 10_000
 
@@ -68,11 +67,6 @@ class HostBudget:
             del self._buckets[host]
         while len(self._buckets) > self._max_hosts * 0.9:
             del self._buckets[next(iter(self._buckets))]
-
-
-def host_key(actor_id: str) -> str:
-    """The budget is per host name: other ports of one host share it (as blocks do)."""
-    return (urlsplit(actor_id).hostname or "").lower()
 
 
 def budget_of(registry: MutableMapping[str, Any], per_minute: int) -> HostBudget:

@@ -34,13 +34,13 @@ from harness import (
 from test_polls_federation import new_poll, vote_from
 
 from activitypub import httpsig
-from activitypub.vocab import PUBLIC
+from activitypub.vocab import PUBLIC, domain_of
 from fediverse import polls, tallies
 from fediverse.discussion import MAX_CONTENT_CHARS
 from fediverse.incoming import InboxWorker
 from fediverse.lifecycle import close_poll, publish_poll
 from fediverse.polls import Poll, PollDraft
-from fediverse.ratelimit import HostBudget, host_key
+from fediverse.ratelimit import HostBudget
 from fediverse.settings import Settings, SettingsError, load_settings
 from fediverse.tallies import TallyWorker
 
@@ -1058,5 +1058,5 @@ def test_budget_is_per_host_name_and_configured(tmp_path: Path):
         Settings(base_url="https://bieb.example", inbox_budget_per_host_per_minute=0)
     with pytest.raises(ValueError):
         HostBudget(0)
-    assert host_key("https://Evil.Example:8443/users/a") == "evil.example"
-    assert host_key("https://evil.example/users/b") == "evil.example"
+    assert domain_of("https://Evil.Example:8443/users/a") == "evil.example"
+    assert domain_of("https://evil.example/users/b") == "evil.example"

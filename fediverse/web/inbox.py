@@ -16,10 +16,10 @@ from typing import cast
 from quart import Blueprint, Response, current_app, request
 
 from activitypub.errors import NotFound, UnsupportedMediaType
-from activitypub.vocab import host_of
+from activitypub.vocab import domain_of, host_of
 
 from ..authentication import SignedRequest, UnknownActorDelete, authenticate
-from ..ratelimit import budget_of, host_key
+from ..ratelimit import budget_of
 from ..storage import InboxActivity
 from . import services
 
@@ -48,7 +48,7 @@ async def inbox(username: str | None = None) -> Response:
     except UnknownActorDelete:
         return Response("", status=202)  # an actor we never knew is gone: nothing to do
     budget = budget_of(current_app.extensions, s.settings.inbox_budget_per_host_per_minute)
-    if wait := budget.charge(host_key(actor.id)):  # a Sybil flood (security.md A35)
+    if wait := budget.charge(domain_of(actor.id)):  # a Sybil flood (security.md A35)
         return Response("", status=429, headers={"Retry-After": str(wait)})
     await s.store.record_host_success(host_of(actor.id))  # it speaks again
     stored = await s.store.save_inbox_activity(InboxActivity(
