@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 BASE_URL ?= http://$(HOST):$(PORT)
 DEMO_DIR ?= var/demo
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ test: $(STAMP) lint
 ## bench: vote ingest and fan-out on loopback, figures against the targets (a few minutes)
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## translations: collect the strings of code and templates, merge them into each .po
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
+	    --sort-output --omit-header -o fediverse/translations/messages.pot .
+	$(BIN)/pybabel update -i fediverse/translations/messages.pot -l nl --width 100 \
+	    -o fediverse/translations/nl.po
 
 lint: $(STAMP)
 	$(BIN)/ruff check activitypub fediverse tests bench

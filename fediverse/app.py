@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import time
 from collections.abc import AsyncIterator
 
-from quart import Quart, Response, render_template
+from quart import Quart, Response, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from activitypub.client import Client, RequestSigner
@@ -17,6 +19,7 @@ from activitypub.keys import load_private_key
 from . import __version__
 from .delivery import DeliveryWorker, Outbox
 from .directory import ActorDirectory
+from .i18n import gettext
 from .incoming import InboxWorker
 from .outgoing import iso
 from .polls import PollError
@@ -25,7 +28,18 @@ from .settings import Settings
 from .storage.sqlite import SqliteStore
 from .tallies import TallyWorker
 from .urls import Urls
-from .web import activitypub, api, inbox, json_response, polls, services, wellknown
+from .web import (
+    activitypub,
+    api,
+    inbox,
+    json_response,
+    localisation,
+    polls,
+    services,
+    wants_activity_json,
+    wellknown,
+)
+from .web.forms import FormError, csrf_token
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +49,15 @@ def create_app(settings: Settings) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = settings.inbox_max_bytes
     app.config["BODY_TIMEOUT"] = 30
     app.config["SETTINGS"] = settings
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=not settings.is_demo,
+                      SESSION_COOKIE_NAME="peiling_session")
     for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp):
         app.register_blueprint(blueprint)
     _register_error_handlers(app, settings)
     app.add_template_filter(iso, "isotime")
+    app.add_template_global(csrf_token)
+    localisation.install(app, secure_cookies=not settings.is_demo)
 
     @app.get("/healthz")
     async def healthz() -> Response:
@@ -54,6 +73,8 @@ def create_app(settings: Settings) -> Quart:
     async def lifespan() -> AsyncIterator[None]:
         built = await build_services(settings)
         await built.store.release_all_leases()  # the server owns the queue: old leases are void
+        app.secret_key = await built.store.instance_secret(
+            "cookie-key", lambda: secrets.token_urlsafe(48), time.time())
         app.extensions["services"] = built
         async with _background(built, settings.run_background_workers):
             yield
@@ -107,8 +128,16 @@ async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
 def _register_error_handlers(app: Quart, settings: Settings) -> None:
     @app.errorhandler(ActivityPubError)
     async def protocol_error(error: ActivityPubError) -> Response:
+        if _wants_html():
+            message = (gettext("This page does not exist (any more).")
+                       if error.http_status == 404 else str(error))
+            return await _error_page(message, error.http_status)
         return json_response({"error": str(error)}, status=error.http_status,
                              content_type="application/json")
+
+    @app.errorhandler(FormError)
+    async def form_error(error: FormError) -> Response:
+        return await _error_page(str(error), error.http_status)
 
     @app.errorhandler(PollError)
     async def poll_error(error: PollError) -> Response:
@@ -119,3 +148,13 @@ def _register_error_handlers(app: Quart, settings: Settings) -> None:
         limit = settings.inbox_max_bytes
         return json_response({"error": f"body is larger than {limit} bytes"}, status=413,
                              content_type="application/json")
+
+
+def _wants_html() -> bool:
+    """A browser asking for a page gets an HTML error page; software gets JSON."""
+    return "text/html" in request.headers.get("Accept", "") and not wants_activity_json()
+
+
+async def _error_page(message: str, status: int) -> Response:
+    page = await render_template("error.html", message=message, status=status)
+    return Response(page, status=status, content_type="text/html; charset=utf-8")

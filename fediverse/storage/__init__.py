@@ -7,6 +7,7 @@ new module plus the same contract tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -228,6 +229,9 @@ class Store(Protocol):
     async def reply_count(self, poll_id: int) -> int: ...
     async def tombstone_object(self, object_id: str, now: float) -> None: ...
     async def is_object_tombstoned(self, object_id: str) -> bool: ...
+
+    # secrets the instance made for itself (`make` is called when `name` is new)
+    async def instance_secret(self, name: str, make: Callable[[], str], now: float) -> str: ...
 
     # JSON API tokens (stored as sha256 hex; `api_token_by_hash` skips revoked ones)
     async def create_api_token(self, name: str, token_hash: str, now: float) -> int: ...

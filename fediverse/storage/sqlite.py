@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from pathlib import Path
@@ -716,6 +716,16 @@ class SqliteStore:
     async def is_object_tombstoned(self, object_id: str) -> bool:
         return self._lookup("SELECT 1 FROM object_tombstone WHERE id = ?",
                             (object_id,)) is not None
+
+    # instance secrets
+
+    async def instance_secret(self, name: str, make: Callable[[], str], now: float) -> str:
+        async with self._transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO instance_secret (name, value, created_at)"
+                             " VALUES (?, ?, ?)", (name, make(), now))
+            rows = await db.execute_fetchall(
+                "SELECT value FROM instance_secret WHERE name = ?", (name,))
+        return str(list(rows)[0][0])
 
     # JSON API tokens
 
