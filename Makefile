@@ -33,7 +33,7 @@ bench: $(STAMP)
 translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext:1,2 --no-location \
 	    --sort-output --omit-header -o fediverse/translations/messages.pot .
-	$(BIN)/pybabel update -i fediverse/translations/messages.pot -l nl --width 100 \
+	$(BIN)/pybabel update -i fediverse/translations/messages.pot -l nl --width 100 --no-fuzzy-matching \
 	    -o fediverse/translations/nl.po
 
 lint: $(STAMP)

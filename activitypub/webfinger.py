@@ -72,3 +72,18 @@ def self_link(jrd: JsonObject) -> str | None:
 
 def lookup_url(handle: Handle, scheme: str = "https") -> str:
     return f"{scheme}://{handle.domain}/.well-known/webfinger?resource=acct:{handle}"
+
+
+def subscribe_template(jrd: JsonObject) -> str | None:
+    """The remote-interaction URL template (`{uri}` stands for the object), if any:
+    Mastodon, Misskey and others open it to let their user answer a remote post."""
+    links = jrd.get("links")
+    for link in links if isinstance(links, list) else []:
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == SUBSCRIBE_REL
+            and isinstance(link.get("template"), str)
+            and "{uri}" in link["template"]
+        ):
+            return str(link["template"])
+    return None

@@ -34,11 +34,15 @@ from .web import (
     inbox,
     json_response,
     localisation,
+    pagepolicy,
+    pollpage,
     polls,
     services,
+    syndication,
     wants_activity_json,
     wellknown,
 )
+from .web.admin import bp as admin_bp
 from .web.forms import FormError, csrf_token
 
 log = logging.getLogger(__name__)
@@ -52,7 +56,8 @@ def create_app(settings: Settings) -> Quart:
     app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=not settings.is_demo,
                       SESSION_COOKIE_NAME="peiling_session")
-    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp):
+    for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp, pollpage.bp,
+                      syndication.bp, pagepolicy.bp, admin_bp):
         app.register_blueprint(blueprint)
     _register_error_handlers(app, settings)
     app.add_template_filter(iso, "isotime")

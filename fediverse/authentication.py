@@ -50,6 +50,8 @@ async def authenticate(
         raise SignatureError("key is not on the actor's host")
     if await store.is_blocked(domain_of(actor_id)):
         raise Forbidden("domain is blocked")
+    if await store.is_actor_blocked(actor_id):
+        raise Forbidden("actor is blocked")
     if await store.is_tombstoned(actor_id):
         raise SignatureError("actor was deleted")
     if _is_self_delete(activity) and await store.remote_actor(actor_id) is None:

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from activitypub.vocab import JsonObject, as_list, get_id
 
-from . import follows, poll_activities
+from . import follows, poll_activities, reports
 from .services import Services
 from .storage import InboxActivity
 
@@ -36,6 +36,7 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "Create": (poll_activities.on_create,),
     "Update": (poll_activities.on_update,),
     "Delete": (follows.on_delete, poll_activities.on_delete),
+    "Flag": (reports.on_flag,),
 }
 
 

@@ -25,11 +25,13 @@ MAX_HOSTS = 10_000
 
 class HostBudget:
     def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 max_hosts: int = MAX_HOSTS) -> None:
+                 max_hosts: int = MAX_HOSTS, period: float = 60.0) -> None:
+        """`per_minute` per `period` seconds: the visitor limits of the poll page
+        (`web.visitors`) use the same bucket per IP address and hour."""
         if per_minute < 1:
             raise ValueError("a host budget must allow at least one activity a minute")
         self._capacity = float(per_minute)
-        self._interval = 60.0 / per_minute  # seconds per token
+        self._interval = period / per_minute  # seconds per token
         self._clock = clock
         self._max_hosts = max_hosts
         self._buckets: dict[str, tuple[float, float]] = {}  # host -> (tokens, at), oldest first

@@ -43,6 +43,11 @@ class Settings:
     delivery_give_up_hours: float = 48.0
     host_unavailable_days: float = 3.0
     tally_debounce_seconds: float = 60.0
+    admin_session_hours: float = 12.0
+    web_votes_per_ip_per_hour: int = 60
+    comments_per_ip_per_hour: int = 10
+    comment_max_chars: int = 3000
+    trusted_proxy: str = ""  # the reverse proxy's address: then X-Forwarded-For names the visitor
     run_background_workers: bool = True
     templates_dir: Path = field(default_factory=lambda: Path(__file__).parent.parent / "templates")
 
@@ -56,6 +61,10 @@ class Settings:
             raise SettingsError("base_url must be the root of a host, e.g. https://bieb.example")
         if self.inbox_budget_per_host_per_minute < 1:
             raise SettingsError("inbox_budget_per_host_per_minute must be at least 1")
+        for name in ("web_votes_per_ip_per_hour", "comments_per_ip_per_hour",
+                     "comment_max_chars"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be at least 1")
         if parts.scheme == "http" and self.mode == "production":
             raise SettingsError("production needs an https base_url (use mode = demo to test)")
         object.__setattr__(self, "base_url", f"{parts.scheme}://{parts.netloc.lower()}")

@@ -593,7 +593,8 @@ async def test_canary_sees_the_connection_when_loopback_is_allowed(tmp_path: Pat
 # ---------------------------------------------------------------- A27: size
 
 
-async def _post_streamed(url: str, total: int, *, declare_length: bool) -> tuple[int, int]:
+async def _post_streamed(url: str, total: int, *, declare_length: bool,
+                        ) -> tuple[int | None, int]:
     """POST `total` bytes of JSON whitespace in 64 KiB chunks: the status, and bytes sent.
 
     Written on a raw connection and read concurrently: the server may answer 413
@@ -623,11 +624,13 @@ async def _post_streamed(url: str, total: int, *, declare_length: bool) -> tuple
     try:
         async with asyncio.timeout(10):
             status_line = await reader.readline()
+    except ConnectionError:
+        status_line = b""  # the close beat the answer (see the test)
     finally:
         pumping.cancel()
         await asyncio.gather(pumping, return_exceptions=True)
         writer.close()
-    return int(status_line.split(b" ")[1]), sent
+    return (int(status_line.split(b" ")[1]) if status_line else None), sent
 
 
 @pytest.mark.parametrize(("size", "expected"), [(MiB, 401), (MiB + 1, 413), (5 * MiB, 413)],
@@ -648,16 +651,23 @@ async def test_body_over_one_mebibyte_is_refused_with_413(instance, bystander, s
 async def test_huge_body_is_refused_with_413_before_it_is_all_sent(instance, bystander,
                                                                    declare_length):
     """A 1 GiB body (far more than loopback socket buffers hold): the 413 comes back
-    while the client is still sending, so the server did not read it whole."""
+    while the client is still sending, so the server did not read it whole.
+
+    The server closes a connection whose body it did not read; the kernel then
+    answers the client's next bytes with a reset, which can discard the 413 before
+    the client reads it (a race that load makes likely). So: three tries, each
+    must end early, and at least one must read the 413."""
     before = await snapshot(instance)
-    started = time.monotonic()
+    statuses = []
+    for _ in range(3):
+        started = time.monotonic()
+        status, sent = await _post_streamed(instance.inbox, 1024 * MiB,
+                                            declare_length=declare_length)
+        statuses.append(status)
+        assert sent < 1024 * MiB
+        assert time.monotonic() - started < 5
 
-    status, sent = await _post_streamed(instance.inbox, 1024 * MiB,
-                                        declare_length=declare_length)
-
-    assert status == 413
-    assert sent < 1024 * MiB
-    assert time.monotonic() - started < 5
+    assert 413 in statuses and set(statuses) <= {413, None}
     await assert_unharmed(instance, bystander, before)
 
 

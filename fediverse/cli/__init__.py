@@ -1,5 +1,5 @@
-"""The `peiling` command: set up an instance, serve it, manage follows, polls
-and API tokens.
+"""The `peiling` command: set up an instance, serve it, manage follows, polls,
+API tokens, staff accounts and blocks.
 
 Every subcommand reads the same settings (`--config`, PEILING_* variables)
 so that what `init` wrote is what `serve` runs. Poll changes go through
@@ -14,10 +14,11 @@ from pathlib import Path
 
 from activitypub.errors import ActivityPubError
 
+from ..accounts import AccountError
 from ..polls import PollError
 from ..settings import DEFAULT_CONFIG, SettingsError
 from ..storage import DuplicateError
-from . import instance, polls, tokens
+from . import admin, instance, polls, tokens
 from .common import CommandError
 
 
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (SettingsError, ActivityPubError, DuplicateError, PollError, CommandError) as exc:
+    except (SettingsError, ActivityPubError, DuplicateError, PollError, CommandError,
+            AccountError) as exc:
         print(f"peiling: {exc}", file=sys.stderr)
         return 2
 
@@ -35,6 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peiling", description=__doc__)
     parser.add_argument("--config", type=Path, help=f"settings file (default {DEFAULT_CONFIG})")
     commands = parser.add_subparsers(required=True, metavar="command")
-    for module in (instance, polls, tokens):
+    for module in (instance, polls, tokens, admin):
         module.add_commands(commands)
     return parser

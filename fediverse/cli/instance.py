@@ -23,6 +23,7 @@ from ..services import Services
 from ..settings import DEFAULT_CONFIG, Settings, SettingsError
 from ..storage import FollowState, LocalActor, Store
 from ..storage.sqlite import SqliteStore
+from .admin import ensure_demo_admin
 from .common import opened, settings_of, with_services, with_store
 
 
@@ -76,6 +77,7 @@ def _init(args: argparse.Namespace) -> int:
     code = asyncio.run(_create_actor(settings, args))
     if args.demo:
         asyncio.run(_ensure_demo_poll(settings, args.handle))
+        asyncio.run(ensure_demo_admin(settings))
     return code
 
 

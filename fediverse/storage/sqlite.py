@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
@@ -28,10 +29,11 @@ from typing import Any
 
 import aiosqlite
 
-from activitypub.vocab import host_of
+from activitypub.vocab import domain_of, host_of
 
 from ..polls import Opinion, Poll, PollDraft, Tally
 from . import (
+    AdminAccount,
     ApiToken,
     Delivery,
     DuplicateError,
@@ -40,12 +42,19 @@ from . import (
     HostStatus,
     InboxActivity,
     LocalActor,
+    Moderation,
+    PurgeResult,
     RemoteActor,
     Reply,
     ReplyState,
+    Report,
     sqlite_writes,
 )
 from .group_commit import GroupCommit
+
+# aiosqlite logs every statement with its parameters at DEBUG: private keys and
+# commenters' e-mail addresses (security.md A40) must not reach a log that way.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -684,7 +693,7 @@ class SqliteStore:
             return cursor.rowcount == 1
 
     async def reply(self, reply_id: str) -> Reply | None:
-        row = await self._one("SELECT * FROM reply WHERE id = ?", (reply_id,))
+        row = await self._one(f"SELECT {_REPLY_COLUMNS} FROM reply WHERE id = ?", (reply_id,))
         return Reply(**dict(row)) if row else None
 
     async def edit_reply(self, reply_id: str, content: str, updated_at: float) -> None:
@@ -700,7 +709,8 @@ class SqliteStore:
 
     async def replies(self, poll_id: int, state: ReplyState) -> list[Reply]:
         rows = await self._all(
-            "SELECT * FROM reply WHERE poll_id = ? AND state = ? ORDER BY published_at, id",
+            f"SELECT {_REPLY_COLUMNS} FROM reply WHERE poll_id = ? AND state = ?"
+            " ORDER BY published_at, id",
             (poll_id, state))
         return [Reply(**dict(row)) for row in rows]
 
@@ -716,6 +726,42 @@ class SqliteStore:
     async def is_object_tombstoned(self, object_id: str) -> bool:
         return self._lookup("SELECT 1 FROM object_tombstone WHERE id = ?",
                             (object_id,)) is not None
+
+    # comments and web votes
+
+    async def save_comment(self, reply: Reply, email: str) -> None:
+        await self._run(
+            "INSERT INTO reply (id, poll_id, actor, author_name, author_handle, author_url,"
+            " content, published_at, updated_at, state, email)"
+            " VALUES (?, ?, NULL, ?, NULL, NULL, ?, ?, NULL, ?, ?)",
+            (reply.id, reply.poll_id, reply.author_name, reply.content, reply.published_at,
+             reply.state, email))
+
+    async def comment_email(self, reply_id: str) -> str | None:
+        """The commenter's address, for staff eyes only."""
+        found = await self._scalar("SELECT email FROM reply WHERE id = ?", (reply_id,))
+        return str(found) if found is not None else None
+
+    async def has_visible_comment_by(self, email: str) -> bool:
+        """Whether staff let a comment with this address through before (any poll)."""
+        return await self._one(
+            "SELECT 1 FROM reply WHERE email = ? AND state = 'visible' LIMIT 1",
+            (email,)) is not None
+
+    async def set_reply_state(self, reply_id: str, state: ReplyState) -> bool:
+        return await self._run("UPDATE reply SET state = ? WHERE id = ?",
+                               (state, reply_id)) > 0
+
+    async def poll_moderation(self, poll_id: int) -> Moderation:
+        found = await self._scalar("SELECT moderation FROM poll WHERE id = ?", (poll_id,))
+        return "open" if found == "open" else "held" if found == "held" else "first"
+
+    async def set_poll_moderation(self, poll_id: int, moderation: Moderation) -> None:
+        await self._run("UPDATE poll SET moderation = ? WHERE id = ?", (moderation, poll_id))
+
+    async def has_voted(self, poll_id: int, voter: str) -> bool:
+        return self._lookup("SELECT 1 FROM poll_voter WHERE poll_id = ? AND voter = ?",
+                            (poll_id, voter)) is not None
 
     # instance secrets
 
@@ -760,6 +806,164 @@ class SqliteStore:
             " ORDER BY created_at, id")
         return [ApiToken(**dict(row)) for row in rows]
 
+    # admin: staff accounts and sessions
+
+    async def create_admin(self, username: str, password_hash: str, now: float) -> int:
+        try:
+            async with self._lock, self._db.execute(
+                    "INSERT INTO admin_account (username, password_hash, created_at)"
+                    " VALUES (?, ?, ?)", (username, password_hash, now)) as cursor:
+                account_id = cursor.lastrowid
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateError(f"an account named {username!r} exists") from exc
+        assert account_id is not None
+        return account_id
+
+    async def admin_account(self, username: str) -> AdminAccount | None:
+        row = await self._one("SELECT * FROM admin_account WHERE username = ?", (username,))
+        return AdminAccount(**dict(row)) if row else None
+
+    async def admin_accounts(self) -> list[AdminAccount]:
+        rows = await self._all("SELECT * FROM admin_account ORDER BY username")
+        return [AdminAccount(**dict(row)) for row in rows]
+
+    async def set_admin_password(self, username: str, password_hash: str) -> bool:
+        """A new password ends every session of the account (a thief's too)."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE admin_account SET password_hash = ? WHERE username = ?",
+                (password_hash, username))
+            await db.execute("DELETE FROM admin_session WHERE account_id IN"
+                             " (SELECT id FROM admin_account WHERE username = ?)", (username,))
+            return cursor.rowcount > 0
+
+    async def disable_admin(self, username: str, now: float) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE admin_account SET disabled_at = coalesce(disabled_at, ?)"
+                " WHERE username = ?", (now, username))
+            await db.execute("DELETE FROM admin_session WHERE account_id IN"
+                             " (SELECT id FROM admin_account WHERE username = ?)", (username,))
+            return cursor.rowcount > 0
+
+    async def delete_admin(self, username: str) -> bool:
+        """Its sessions go with it (ON DELETE CASCADE)."""
+        return await self._run("DELETE FROM admin_account WHERE username = ?", (username,)) > 0
+
+    async def create_admin_session(self, token_hash: str, account_id: int, now: float,
+                                   expires_at: float) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO admin_session (token_hash, account_id, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)", (token_hash, account_id, now, expires_at))
+            await db.execute("UPDATE admin_account SET last_login_at = ? WHERE id = ?",
+                             (now, account_id))
+            await db.execute("DELETE FROM admin_session WHERE expires_at <= ?", (now,))
+
+    async def admin_by_session(self, token_hash: str, now: float) -> AdminAccount | None:
+        """The account of a live session; every admin request asks, so it is a lookup."""
+        row = self._lookup(
+            "SELECT a.* FROM admin_session s JOIN admin_account a ON a.id = s.account_id"
+            " WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled_at IS NULL",
+            (token_hash, now))
+        return AdminAccount(**dict(row)) if row else None
+
+    async def end_admin_session(self, token_hash: str) -> None:
+        await self._run("DELETE FROM admin_session WHERE token_hash = ?", (token_hash,))
+
+    # admin: blocks, purges and reports
+
+    async def block_actor(self, actor_id: str, now: float) -> None:
+        await self._run("INSERT OR IGNORE INTO blocked_actor (id, created_at) VALUES (?, ?)",
+                        (actor_id, now))
+
+    async def unblock_actor(self, actor_id: str) -> bool:
+        return await self._run("DELETE FROM blocked_actor WHERE id = ?", (actor_id,)) > 0
+
+    async def is_actor_blocked(self, actor_id: str) -> bool:
+        return self._lookup("SELECT 1 FROM blocked_actor WHERE id = ?", (actor_id,)) is not None
+
+    async def unblock_domain(self, domain: str) -> bool:
+        return await self._run("DELETE FROM blocked_domain WHERE domain = ?",
+                               (domain.lower(),)) > 0
+
+    async def blocked_domains(self) -> list[tuple[str, float]]:
+        rows = await self._all("SELECT domain, created_at FROM blocked_domain ORDER BY domain")
+        return [(row[0], row[1]) for row in rows]
+
+    async def blocked_actors(self) -> list[tuple[str, float]]:
+        rows = await self._all("SELECT id, created_at FROM blocked_actor ORDER BY id")
+        return [(row[0], row[1]) for row in rows]
+
+    async def purge_actor(self, actor_id: str, now: float) -> PurgeResult:
+        async with self._transaction() as db:
+            return await _purge(db, {actor_id}, now)
+
+    async def purge_domain(self, domain: str, now: float) -> PurgeResult:
+        """Every actor of `domain` (any port) that voted, replied or follows; the ids
+        are matched in Python with `domain_of`, the rule the inbox blocks by."""
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT DISTINCT voter FROM vote UNION SELECT actor FROM reply"
+                " WHERE actor IS NOT NULL UNION SELECT actor_id FROM follower")
+            actors = {row[0] for row in rows if domain_of(row[0]) == domain.lower()}
+            return await _purge(db, actors, now)
+
+    async def save_report(self, activity_id: str, reporter: str, content: str,
+                          objects: tuple[str, ...], now: float) -> bool:
+        """False when this Flag was stored already (a retried delivery)."""
+        return await self._run(
+            "INSERT OR IGNORE INTO report (activity_id, reporter, content, objects, received_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (activity_id, reporter, content, json.dumps(list(objects)), now)) > 0
+
+    async def reports(self, resolved: bool) -> list[Report]:
+        rows = await self._all(
+            "SELECT * FROM report WHERE (resolved_at IS NOT NULL) = ?"
+            " ORDER BY received_at DESC, id DESC LIMIT 500", (int(resolved),))
+        return [Report(**{**dict(row), "objects": tuple(json.loads(row["objects"]))})
+                for row in rows]
+
+    async def resolve_report(self, report_id: int, now: float) -> bool:
+        return await self._run(
+            "UPDATE report SET resolved_at = ? WHERE id = ? AND resolved_at IS NULL",
+            (now, report_id)) > 0
+
+    # admin: the moderation queue and exports
+
+    async def staff_replies(self, poll_id: int | None, state: ReplyState | None,
+                            limit: int) -> list[tuple[Reply, str | None]]:
+        """Replies with the commenter's e-mail address (None for fediverse replies),
+        oldest first, of one poll or of every live poll, in one state or all."""
+        rows = await self._all(
+            f"SELECT {', '.join('r.' + c.strip() for c in _REPLY_COLUMNS.split(','))},"
+            " r.email FROM reply r JOIN poll p ON p.id = r.poll_id"
+            " WHERE p.deleted_at IS NULL AND (? IS NULL OR r.poll_id = ?)"
+            " AND (? IS NULL OR r.state = ?) ORDER BY r.published_at, r.id LIMIT ?",
+            (poll_id, poll_id, state, state, limit))
+        return [(Reply(**{k: row[k] for k in row.keys() if k != "email"}), row["email"])
+                for row in rows]
+
+    async def reply_states(self) -> dict[ReplyState, int]:
+        """How many replies of live polls are in each state (the queue's size)."""
+        rows = await self._all(
+            "SELECT r.state, count(*) FROM reply r JOIN poll p ON p.id = r.poll_id"
+            " WHERE p.deleted_at IS NULL GROUP BY r.state")
+        counts: dict[ReplyState, int] = {"visible": 0, "pending": 0, "hidden": 0}
+        counts.update({row[0]: row[1] for row in rows})
+        return counts
+
+    async def owe_tally_update(self, poll_id: int, now: float) -> None:
+        """The Question changed (its replies count): the tally worker sends one Update."""
+        await self._run(
+            "UPDATE poll SET tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
+            (now, poll_id))
+
+
+# Never `SELECT *`: the `email` column of local comments must not reach a `Reply`.
+_REPLY_COLUMNS = ("id, poll_id, actor, author_name, author_handle, author_url, content,"
+                  " published_at, updated_at, state")
+
 
 def _local_actor(row: sqlite3.Row) -> LocalActor:
     return LocalActor(
@@ -798,6 +1002,25 @@ async def _recount(db: aiosqlite.Connection, poll_id: int, now: float) -> None:
         "UPDATE poll SET voters_count = (SELECT count(*) FROM poll_voter WHERE poll_id = ?),"
         " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
         (poll_id, now, poll_id))
+
+
+async def _purge(db: aiosqlite.Connection, actors: set[str], now: float) -> PurgeResult:
+    """Remove the actors' votes, replies and follows, then recount each poll they
+    touched from the remaining votes (`_recount` also owes each one tally Update)."""
+    votes = replies = 0
+    touched: set[int] = set()
+    for actor in sorted(actors):
+        rows = await db.execute_fetchall(
+            "SELECT poll_id FROM vote WHERE voter = ? UNION SELECT poll_id FROM reply"
+            " WHERE actor = ?", (actor, actor))
+        touched.update(row[0] for row in rows)
+        votes += (await db.execute("DELETE FROM vote WHERE voter = ?", (actor,))).rowcount
+        await db.execute("DELETE FROM poll_voter WHERE voter = ?", (actor,))
+        replies += (await db.execute("DELETE FROM reply WHERE actor = ?", (actor,))).rowcount
+        await db.execute("DELETE FROM follower WHERE actor_id = ?", (actor,))
+    for poll_id in sorted(touched):
+        await _recount(db, poll_id, now)
+    return PurgeResult(votes, replies, tuple(sorted(touched)))
 
 
 def _reader(path: Path | str) -> sqlite3.Connection:

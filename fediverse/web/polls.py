@@ -11,17 +11,13 @@ from quart import Blueprint, Response, render_template
 
 from activitypub.errors import NotFound
 
-from ..discussion import render_markdown
 from ..lifecycle import current_question, existing_poll
 from ..outgoing import create_of, ordered_collection
 from . import json_response, services, wants_activity_json
+from .pollpage import poll_page
 
 bp = Blueprint("polls", __name__)
 REPLIES_PAGE = 200
-# Behind nh3 and autoescaping (security.md A23): markup that slipped through still
-# could not run inline script, load plugins or re-base the page's links.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none';"
-               " style-src 'self' 'unsafe-inline'; img-src 'self' https:; form-action 'self'")
 
 
 @bp.get("/polls/<int:poll_id>")
@@ -31,19 +27,7 @@ async def poll(poll_id: int) -> Response:
     now = time.time()
     if wants_activity_json():
         return json_response(await current_question(s, found, now))
-    tally = await s.store.tally(poll_id)
-    page = await render_template(
-        "poll.html", poll=found, tally=tally, now=now,
-        show_results=not (found.hide_results and found.is_open(now)),
-        article=render_markdown(found.article),
-        opinions=[(o, render_markdown(o.text)) for o in found.opinions],
-        replies=await s.store.replies(poll_id, "visible"),
-        handle=f"@{found.local_username}@{s.settings.host}",
-        poll_url=s.urls.poll(poll_id),  # never the request's Host: a proxy or a forger sets it
-    )
-    response = Response(page, content_type="text/html; charset=utf-8")
-    response.headers["Content-Security-Policy"] = PAGE_POLICY
-    return response
+    return await poll_page(found)  # with its security headers from `pagepolicy`
 
 
 @bp.get("/polls/<int:poll_id>/activity")
@@ -73,4 +57,7 @@ async def poll_index(username: str) -> Response | str:
     now = time.time()
     found = await s.store.polls(username)
     ordered = sorted(found, key=lambda p: (not p.is_open(now), -p.published_at))
-    return await render_template("polls.html", actor=actor, polls=ordered, now=now)
+    voters = {p.id: (await s.store.tally(p.id)).voters for p in ordered}
+    return await render_template("polls.html", actor=actor, polls=ordered, now=now,
+                                 open_ids={p.id for p in ordered if p.is_open(now)},
+                                 voters=voters)

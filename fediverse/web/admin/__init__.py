@@ -1,0 +1,12 @@
+"""The admin under /admin: what library staff use (issue 4).
+
+`base` holds the blueprint and what every page shares (login required, no
+caching, CSP); each other module adds the routes of one job to it.
+"""
+
+from __future__ import annotations
+
+from . import auth, exports, federation, moderation, polls
+from .base import bp
+
+__all__ = ["auth", "bp", "exports", "federation", "moderation", "polls"]
