@@ -19,6 +19,7 @@ from activitypub.keys import load_private_key
 from . import __version__
 from .delivery import DeliveryWorker, Outbox
 from .directory import ActorDirectory
+from .hub import pages as national_pages
 from .i18n import gettext
 from .incoming import InboxWorker
 from .outgoing import iso
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> Quart:
                       SESSION_COOKIE_NAME="peiling_session")
     for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp):
         app.register_blueprint(blueprint)
+    if settings.is_hub:  # the national pages exist only on a hub
+        app.register_blueprint(national_pages.bp)
     _register_error_handlers(app, settings)
     app.add_template_filter(iso, "isotime")
     app.add_template_global(csrf_token)
