@@ -17,7 +17,7 @@ from activitypub.errors import ActivityPubError
 from ..polls import PollError
 from ..settings import DEFAULT_CONFIG, SettingsError
 from ..storage import DuplicateError
-from . import hub, instance, polls, tokens
+from . import demo, hub, instance, polls, tokens
 from .common import CommandError
 
 
@@ -35,6 +35,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peiling", description=__doc__)
     parser.add_argument("--config", type=Path, help=f"settings file (default {DEFAULT_CONFIG})")
     commands = parser.add_subparsers(required=True, metavar="command")
-    for module in (instance, polls, tokens, hub):
+    for module in (instance, polls, tokens, hub, demo):
         module.add_commands(commands)
     return parser
