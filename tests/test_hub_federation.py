@@ -270,3 +270,49 @@ async def test_a_library_poll_outside_any_national_poll_is_mirrored(network, vot
         "Meer leesclubs?", (0, 1), None)
     _, page = await get(f"{hub.url}/national?lang=en")
     assert "Meer leesclubs?" in page and "as of" in page
+
+
+async def test_the_national_page_shows_the_discussion_of_every_copy(network, voters):
+    hub, bieb, stad = network["hub"], network["bieb"], network["stad"]
+    poll, (copy_b, copy_s) = await adopted(network)
+    for actor, library, copy, html in (
+            ("alice", bieb, copy_b, "<p>Graag op zondag!</p>"),
+            ("bob", stad, copy_s, '<p>Liever niet <script>alert(1)</script><a href="javascript:x">'
+                                  'klik</a></p>')):
+        voters.add_actor(actor, key_index=2)
+        activity = voters.fixture("mastodon-reply.json", library, actor=actor)
+        note = activity["object"]
+        note.update(id=f"{voters.base}/users/{actor}/statuses/1", content=html,
+                    inReplyTo=library.services.urls.poll(copy.id))
+        activity["id"] = f"{note['id']}/activity"
+        voters.objects[f"/users/{actor}/statuses/1"] = note
+        assert (await voters.send(activity, library.inbox))[0] == 202
+
+    await cast(voters, bieb, copy_b.id, [("carol", "Eens")])
+    await cast(voters, stad, copy_s.id, [("dave", "Eens")])
+    await settle(hub, bieb, stad)
+
+    _, page = await get(f"{hub.url}/national/polls/{poll.id}?lang=en")
+    assert "Comments (2)" in page
+    assert "Graag op zondag!" in page and "at Bibliotheek bieb" in page
+    assert "Liever niet" in page and "at Bibliotheek stad" in page
+    assert "alert(1)" not in page and "javascript:" not in page
+    assert "Alice" in page and "Bob" in page
+
+
+async def test_replies_claimed_for_another_poll_are_not_shown(network, voters):
+    hub, bieb, stad = network["hub"], network["bieb"], network["stad"]
+    poll, (copy_b, _) = await adopted(network)
+    voters.add_actor("alice", key_index=2)
+    activity = voters.fixture("mastodon-reply.json", bieb, actor="alice")
+    note = activity["object"]
+    note.update(id=f"{voters.base}/users/alice/statuses/9", content="<p>Echt</p>",
+                inReplyTo=bieb.services.urls.poll(copy_b.id))
+    activity["id"] = f"{note['id']}/activity"
+    voters.objects["/users/alice/statuses/9"] = dict(note, inReplyTo=f"{voters.base}/elsewhere")
+    await voters.send(activity, bieb.inbox)
+
+    await cast(voters, bieb, copy_b.id, [("carol", "Eens")])
+    await settle(hub, bieb, stad)
+
+    assert await hub.services.store.hub_replies([bieb.services.urls.poll(copy_b.id)]) == []

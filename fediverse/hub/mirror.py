@@ -21,6 +21,7 @@ from activitypub.vocab import JsonObject, as_list, get_id, has_type
 from ..outgoing import announce_of
 from ..services import Services
 from ..storage import MirroredPoll
+from . import discussion
 from .national import refusal_of
 from .reports import merged, report_from
 
@@ -80,6 +81,8 @@ async def _mirror(services: Services, question: JsonObject, actor: str) -> None:
     await store.save_mirrored_poll(update)
     if held is None and update.public and not update.closed:
         await _announce(services, update.id, now)
+    if update.national_poll is not None:
+        await discussion.refresh(services, question, update)
 
 
 async def _national_poll(services: Services, question: JsonObject) -> int | None:
