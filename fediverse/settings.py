@@ -60,6 +60,8 @@ class Settings:
             raise SettingsError("base_url must be the root of a host, e.g. https://bieb.example")
         if self.role not in ROLES:
             raise SettingsError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
+        if any(not hub.startswith(("https://", "http://")) for hub in self.hubs):
+            raise SettingsError("hubs must be actor URLs, e.g. https://hub.example/users/hub")
         if self.inbox_budget_per_host_per_minute < 1:
             raise SettingsError("inbox_budget_per_host_per_minute must be at least 1")
         if parts.scheme == "http" and self.mode == "production":

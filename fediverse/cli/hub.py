@@ -46,9 +46,10 @@ def targets_of(args: argparse.Namespace) -> list[str]:
     return targets
 
 
-async def _follow_each(services: Services, username: str, targets: list[str]) -> None:
-    """One library that cannot be reached does not stop the others."""
-    failed = []
+async def _follow_each(services: Services, username: str, targets: list[str],
+                       failed: list[str]) -> None:
+    """One library that cannot be reached does not stop the others (their Follows are
+    still sent); the unreachable ones are collected in `failed`."""
     for target in targets:
         try:
             record = await follows.follow(services, username, target)
@@ -56,9 +57,13 @@ async def _follow_each(services: Services, username: str, targets: list[str]) ->
         except ActivityPubError as exc:
             failed.append(target)
             print(f"could not follow {target}: {exc}")
+
+
+def _report(failed: list[str], total: int) -> int:
     if failed:
-        raise CommandError(f"{len(failed)} of {len(targets)} follows failed; "
+        raise CommandError(f"{len(failed)} of {total} follows failed; "
                            "`peiling hub follow` them again later")
+    return 0
 
 
 def _checked_hub(services: Services) -> None:
@@ -68,23 +73,28 @@ def _checked_hub(services: Services) -> None:
 
 def _follow(args: argparse.Namespace) -> int:
     targets = targets_of(args)
+    failed: list[str] = []
 
     async def work(services: Services, username: str) -> None:
         _checked_hub(services)
-        await _follow_each(services, username, targets)
-    return with_services(args, work)
+        await _follow_each(services, username, targets, failed)
+    with_services(args, work)
+    return _report(failed, len(targets))
 
 
 def _retry(args: argparse.Namespace) -> int:
+    failed: list[str] = []
+    waiting: list[str] = []
+
     async def work(services: Services, username: str) -> None:
         _checked_hub(services)
-        waiting = [f.actor_id for f in await services.store.following(username)
-                   if f.state != "accepted"]
+        waiting.extend(f.actor_id for f in await services.store.following(username)
+                       if f.state != "accepted")
         if not waiting:
             print("every follow is accepted")
-            return
-        await _follow_each(services, username, waiting)
-    return with_services(args, work)
+        await _follow_each(services, username, waiting, failed)
+    with_services(args, work)
+    return _report(failed, len(waiting))
 
 
 def _libraries(args: argparse.Namespace) -> int:

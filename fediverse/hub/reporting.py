@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from activitypub.errors import FetchError
+from activitypub.errors import ActivityPubError
 
 from ..outgoing import private_tally_update_of, question_for
 from ..polls import Poll
@@ -26,7 +26,7 @@ async def hub_inboxes(services: Services) -> list[str]:
     for hub in services.settings.hubs:
         try:
             found.append((await services.directory.actor(hub)).preferred_inbox)
-        except FetchError as exc:
+        except ActivityPubError as exc:
             log.warning("hub %s is unreachable: %s", hub, exc)
     return found
 

@@ -68,10 +68,11 @@ def merged(held: MirroredPoll | None, report: MirroredPoll) -> MirroredPoll | No
     if held.counted_at is not None and report.counted_at is not None \
             and report.counted_at <= held.counted_at:
         return None
+    public = held.public or report.public  # the counts of a hidden poll come privately
     if report.counts is None:
         return replace(report, counts=held.counts, voters=held.voters,
-                       counted_at=held.counted_at)
-    return report
+                       counted_at=held.counted_at, public=public)
+    return replace(report, public=public)
 
 
 def options_of(question: JsonObject) -> tuple[tuple[str, ...], tuple[int, ...] | None]:
