@@ -4,8 +4,10 @@ a national poll, Mastodon voters vote on both copies, and the hub adds up exactl
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -21,6 +23,8 @@ from hub_helpers import (
     start_library,
 )
 
+from activitypub import httpsig
+from activitypub.keys import load_private_key
 from fediverse.hub.adoption import adopt
 from fediverse.lifecycle import close_poll, edit_poll, publish_poll
 from fediverse.polls import PollDraft, PollError, draft_of
@@ -175,6 +179,12 @@ async def test_hidden_results_reach_the_hub_privately_and_nobody_else(network, v
     assert [r for r in voters.received if r.json["type"] == "Update"] == []  # none to voters
     outbox = await bieb.services.store.public_outbox("bieb", 50)
     assert not any('"totalItems": 1' in body for body in outbox)  # not published either
+    with sqlite3.connect(bieb.settings.database) as db:
+        [private] = [json.loads(body) for (body,) in db.execute(
+            "SELECT body FROM outbox_activity WHERE type = 'Update' AND public = 0")]
+    assert private["to"] == [hub.actor_id] and "cc" not in private
+    assert private["object"]["to"] == [hub.actor_id] and private["object"]["cc"] == []
+    assert [o["replies"]["totalItems"] for o in private["object"]["oneOf"]] == [1, 1]
     _, page = await get(f"{hub.url}/national/polls/{poll.id}?lang=en")
     assert "The results are shown once the poll closes." in page
 
@@ -316,3 +326,34 @@ async def test_replies_claimed_for_another_poll_are_not_shown(network, voters):
     await settle(hub, bieb, stad)
 
     assert await hub.services.store.hub_replies([bieb.services.urls.poll(copy_b.id)]) == []
+
+
+async def test_library_a_cannot_change_library_bs_counts_at_the_hub(network, voters):
+    """A42 with real instances: bieb's own key signs an Update of stad's copy."""
+    hub, bieb, stad = network["hub"], network["bieb"], network["stad"]
+    poll, (copy_b, copy_s) = await adopted(network)
+    await cast(voters, stad, copy_s.id, [("alice", "Oneens")])
+    await settle(hub, bieb, stad)
+    _, served = await get(f"{stad.url}/polls/{copy_s.id}", AS2)
+    forged = json.loads(served)
+    forged.update(countedAt="2026-12-01T00:00:00.000Z", oneOf=[
+        {"type": "Note", "name": n, "replies": {"type": "Collection", "totalItems": 999}}
+        for n in ("Eens", "Oneens")])
+    key = load_private_key((await bieb.services.store.local_actor("bieb")).private_key_pem)
+    statuses = []
+    for claimed in (stad.actor_id, bieb.actor_id):  # as stad's, then as bieb's own
+        update = {"@context": forged["@context"], "id": f"{bieb.actor_id}#forged/{claimed}",
+                  "type": "Update", "actor": bieb.actor_id,
+                  "object": dict(forged, attributedTo=claimed)}
+        body = json.dumps(update).encode()
+        headers = httpsig.sign("POST", hub.inbox, {"Content-Type": "application/activity+json"},
+                               body, key_id=f"{bieb.actor_id}#main-key", private_key=key,
+                               now=datetime.now(UTC))
+        async with aiohttp.ClientSession() as session, session.post(
+                hub.inbox, data=body, headers=headers) as response:
+            statuses.append(response.status)
+    await settle(hub, bieb, stad)
+
+    assert statuses == [403, 403]
+    assert by_library(await result_of(hub, poll))[stad.actor_id] == (0, 1)
+    assert (await get(f"{hub.url}/healthz"))[0] == 200
