@@ -20,6 +20,7 @@ from . import __version__
 from .delivery import DeliveryWorker, Outbox
 from .directory import ActorDirectory
 from .hub import pages as national_pages
+from .hub.following import FollowRetry
 from .i18n import gettext
 from .incoming import InboxWorker
 from .outgoing import iso
@@ -120,6 +121,8 @@ async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(InboxWorker(built).run_forever()),
                  asyncio.create_task(built.delivery.run_forever()),
                  asyncio.create_task(tally.run_forever())]
+        if built.settings.is_hub:
+            tasks.append(asyncio.create_task(FollowRetry(built).run_forever()))
     try:
         yield
     finally:

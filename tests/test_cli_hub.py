@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from harness import FakeRemote
 from hub_helpers import national_poll, start_hub
 
+from fediverse import follows
 from fediverse.cli import main
+from fediverse.hub.following import RETRY_SECONDS, FollowRetry
 from fediverse.settings import load_settings
 from fediverse.storage.sqlite import SqliteStore
 
@@ -120,3 +123,25 @@ def test_hubs_setting_reads_a_toml_array_or_a_comma_separated_variable(tmp_path,
     config.write_text('base_url = "https://bieb.example"\nhubs = ["hub.example"]\n')
     assert main(["--config", str(config), "poll", "list"]) == 2
     assert "hubs must be actor URLs" in capsys.readouterr().err
+
+
+async def test_a_serving_hub_asks_again_where_a_follow_went_unanswered(tmp_path, remote):
+    hub = await start_hub(tmp_path)
+    try:
+        lib = remote.add_actor("lib", key_index=2, type="Organization")
+        await follows.follow(hub.services, "hub", lib)
+        await hub.services.delivery.run_once()
+        now = [time.time()]
+        retry = FollowRetry(hub.services, clock=lambda: now[0])
+
+        assert await retry.run_once() == 0  # too early
+        now[0] += RETRY_SECONDS + 1
+        assert await retry.run_once() == 1
+        await hub.services.delivery.run_once()
+
+        sent = [r.json for r in remote.received if r.json["type"] == "Follow"]
+        assert [f["object"] for f in sent] == [lib, lib] and sent[0]["id"] != sent[1]["id"]
+        [record] = await hub.services.store.following("hub")
+        assert (record.state, record.follow_id) == ("pending", sent[1]["id"])
+    finally:
+        await hub.stop()

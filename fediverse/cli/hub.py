@@ -11,9 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from activitypub.errors import ActivityPubError
-
-from .. import follows
+from ..hub.following import follow_again
 from ..services import Services
 from .common import CommandError, checked_text, with_services
 
@@ -50,13 +48,11 @@ async def _follow_each(services: Services, username: str, targets: list[str],
                        failed: list[str]) -> None:
     """One library that cannot be reached does not stop the others (their Follows are
     still sent); the unreachable ones are collected in `failed`."""
+    reasons = await follow_again(services, username, targets)
+    failed.extend(reasons)
     for target in targets:
-        try:
-            record = await follows.follow(services, username, target)
-            print(f"follow request sent to {record.actor_id}")
-        except ActivityPubError as exc:
-            failed.append(target)
-            print(f"could not follow {target}: {exc}")
+        print(f"could not follow {target}: {reasons[target]}" if target in reasons
+              else f"follow request sent to {target}")
 
 
 def _report(failed: list[str], total: int) -> int:
