@@ -2,10 +2,10 @@
 
 A vote marks its poll dirty (in the same transaction that counts it); once
 the first unsent vote is `debounce` seconds old, one Update(Question) with the
-committed counts goes to followers, voters and the hubs (for a poll that hides
-its results, only to the hubs, privately: `hub.reporting`). When a poll closes, exactly one
-final Update with `closed` goes out, and none after it: older Mastodon versions
-re-notify voters on every Update received after the end.
+committed counts goes to followers, voters and the hubs (for a poll that
+hides its results, to the hubs only, privately: `hub.reporting`). When a poll
+closes, exactly one final Update with `closed` goes out, and none after it:
+older Mastodon versions re-notify voters on every Update received after the end.
 """
 
 from __future__ import annotations
