@@ -14,7 +14,7 @@ REPORT = MirroredPoll(
     id="https://bieb.example/polls/1", library="https://bieb.example/users/bieb",
     question="Zondag open?", url="https://bieb.example/polls/1", options=("Eens", "Oneens"),
     multiple=False, public=True, counts=(3, 1), voters=4, counted_at=NOW, end_time=NOW + 3600,
-    closed=False, national_poll=1, refusal=None, published_at=NOW - 60, received_at=NOW)
+    closed=False, national_poll=1, published_at=NOW - 60, received_at=NOW)
 NATIONAL = Poll(id=1, local_username="hub", question="Zondag open?", introduction="",
                 article="", opinions=(), options=("Eens", "Oneens"), multiple=False,
                 hide_results=False, end_time=NOW + 3600, published_at=NOW - 120)
@@ -51,7 +51,7 @@ def test_copies_add_up_only_with_the_same_options_and_mode():
 
 def test_the_national_result_sums_own_votes_and_counted_copies():
     other = replace(REPORT, id="https://stad.example/polls/4", counts=(0, 2), voters=2)
-    refused = replace(REPORT, id="https://x.example/polls/1", refusal=OPTIONS_DIFFER)
+    refused = replace(REPORT, id="https://x.example/polls/1", options=("Ja", "Nee"))
     silent = replace(REPORT, id="https://y.example/polls/1", counts=None, voters=None)
 
     result = national_result(NATIONAL, Tally((1, 0), 1), [REPORT, other, refused, silent],
@@ -76,3 +76,12 @@ def test_an_open_copy_without_news_for_too_long_is_stale_not_dropped():
 
     assert [row.stale for row in result.copies] == [True]
     assert result.counts == (3, 1)
+
+
+def test_copies_are_checked_against_the_national_poll_as_it_is_now():
+    edited = replace(NATIONAL, options=("Eens", "Oneens", "Weet niet"))
+
+    result = national_result(edited, Tally((1, 0, 2), 3), [REPORT], NOW, 86400)
+
+    assert [row.refusal for row in result.copies] == [OPTIONS_DIFFER]
+    assert (result.counts, result.voters, result.reported) == ((1, 0, 2), 3, 0)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
 
 from activitypub.errors import MalformedError
 from activitypub.vocab import JsonObject, as_list, get_id, has_type
@@ -77,8 +76,8 @@ async def _mirror(services: Services, question: JsonObject, actor: str) -> None:
     update = merged(held, report)
     if update is None:
         return  # a replay or an older report: what we hold is newer
-    update = await _checked_copy(services, update)
     await store.save_mirrored_poll(update)
+    await _log_mismatch(services, update)
     if held is None and update.public and not update.closed:
         await _announce(services, update.id, now)
     if update.national_poll is not None:
@@ -93,15 +92,15 @@ async def _national_poll(services: Services, question: JsonObject) -> int | None
     return poll_id
 
 
-async def _checked_copy(services: Services, copy: MirroredPoll) -> MirroredPoll:
-    if copy.national_poll is None:
-        return copy
-    national = await services.store.poll(copy.national_poll)
+async def _log_mismatch(services: Services, copy: MirroredPoll) -> None:
+    """A copy that does not match is kept and shown with the reason (the pages check
+    it against the national poll as it is then); the log records it as it arrives."""
+    national = (await services.store.poll(copy.national_poll)
+                if copy.national_poll is not None else None)
     reason = refusal_of(copy, national) if national is not None else None
     if reason:
         log.info("copy %s of national poll %s not added up: %s", copy.id, copy.national_poll,
                  reason)
-    return replace(copy, refusal=reason)
 
 
 async def _announce(services: Services, poll_id: str, now: float) -> None:

@@ -36,10 +36,11 @@ def is_stale(poll: MirroredPoll, now: float, stale_seconds: float) -> bool:
 class CopyRow:
     copy: MirroredPoll
     stale: bool
+    refusal: str | None  # why it is not added up; None when it matches
 
     @property
     def counted(self) -> bool:
-        return self.copy.refusal is None and self.copy.counts is not None
+        return self.refusal is None and self.copy.counts is not None
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,10 @@ class NationalResult:
 
 def national_result(poll: Poll, own: Tally, copies: list[MirroredPoll], now: float,
                     stale_seconds: float) -> NationalResult:
-    rows = tuple(CopyRow(copy, is_stale(copy, now, stale_seconds)) for copy in copies)
+    """Checked against the national poll as it is now (its options may have been
+    edited before anyone voted), so a copy's standing is never out of date."""
+    rows = tuple(CopyRow(copy, is_stale(copy, now, stale_seconds), refusal_of(copy, poll))
+                 for copy in copies)
     counts = list(own.counts)
     voters = own.voters
     for row in rows:
@@ -69,5 +73,5 @@ def national_result(poll: Poll, own: Tally, copies: list[MirroredPoll], now: flo
             counts = [a + b for a, b in zip(counts, row.copy.counts, strict=True)]
             voters += row.copy.voters if row.copy.voters is not None else sum(row.copy.counts)
     final = not poll.is_open(now) and all(
-        row.copy.is_final for row in rows if row.copy.refusal is None)
+        row.copy.is_final for row in rows if row.refusal is None)
     return NationalResult(own, rows, tuple(counts), voters, final)

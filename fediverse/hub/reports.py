@@ -51,7 +51,7 @@ def report_from(question: JsonObject, actor: str, now: float,
         counts=counts, voters=voters if _is_count(voters) and counts is not None else None,
         counted_at=stamp if stamp is not None else now,
         end_time=parse_time(question.get("endTime")) or parse_time(closed),
-        closed=closed not in (None, False), national_poll=national_poll, refusal=None,
+        closed=closed not in (None, False), national_poll=national_poll,
         published_at=min(parse_time(question.get("published")) or now, now), received_at=now,
     )
 

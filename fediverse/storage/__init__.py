@@ -273,7 +273,6 @@ class MirroredPoll:
     end_time: float | None
     closed: bool
     national_poll: int | None
-    refusal: str | None
     published_at: float
     received_at: float
 

@@ -17,7 +17,6 @@ CREATE TABLE hub_poll (
     end_time      REAL,
     closed        INTEGER NOT NULL DEFAULT 0,
     national_poll INTEGER,            -- the hub's own poll this copy adopts
-    refusal       TEXT,               -- why the copy is not added up (NULL: it is)
     published_at  REAL NOT NULL,
     received_at   REAL NOT NULL,      -- when the library last told us about it
     deleted_at    REAL
