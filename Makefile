@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 BASE_URL ?= http://$(HOST):$(PORT)
 DEMO_DIR ?= var/demo
 
-.PHONY: run test lint bench translations clean
+.PHONY: run demo test lint bench translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/peiling --config $(DEMO_DIR)/peiling.toml init --demo --base-url $(BASE_URL) --exist-ok
 	PEILING_BASE_URL=$(BASE_URL) $(BIN)/peiling --config $(DEMO_DIR)/peiling.toml serve --host $(HOST) --port $(PORT)
+
+## demo: a national hub and two libraries on loopback, following each other, with a
+## national poll adopted by both; data kept in var/demo-*
+DEMO_PORTS ?= 8100,8101,8102
+demo: $(STAMP)
+	$(BIN)/peiling demo --dir var --host $(HOST) --ports $(DEMO_PORTS)
 
 ## test: lint and run the whole test suite
 test: $(STAMP) lint

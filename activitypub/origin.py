@@ -33,7 +33,14 @@ def check_activity(activity: JsonObject) -> str:
 
 
 def check_origin(activity: JsonObject, actor: str) -> None:
-    """Objects the actor creates, changes, deletes or undoes must be its own."""
+    """Objects the actor creates, changes, deletes or undoes must be its own; only
+    the followed actor answers a Follow; a boost names others' objects by id only."""
+    if activity["type"] in ("Accept", "Reject"):
+        _check_answer(activity, actor)
+        return
+    if activity["type"] == "Announce":
+        _check_boost(activity, actor)
+        return
     if activity["type"] not in OWN_OBJECT_TYPES:
         return
     objects = as_list(activity.get("object"))
@@ -57,6 +64,25 @@ def _check_owned(obj: Any, actor: str) -> None:
         claimed = [get_id(a) for a in as_list(obj.get(field))]
         if claimed and claimed != [actor]:
             raise OriginError(f"object {field} is not the signing actor")
+
+
+def _check_answer(activity: JsonObject, actor: str) -> None:
+    """An embedded Follow can be accepted or rejected only by the actor it follows
+    (a forged Accept from a third party, security.md A42)."""
+    inner = activity.get("object")
+    if isinstance(inner, dict) and inner.get("type") == "Follow" \
+            and get_id(inner.get("object")) != actor:
+        raise OriginError("only the followed actor can answer a Follow")
+
+
+def _check_boost(activity: JsonObject, actor: str) -> None:
+    """A boost of someone else's object carries its id, as Mastodon sends it; an
+    embedded copy of another host's object (with counts of its own making, say) is
+    refused rather than believed."""
+    for obj in as_list(activity.get("object")):
+        if isinstance(obj, dict) and set(obj) - {"id", "type"} \
+                and _host(get_id(obj) or "") != host_of(actor):
+            raise OriginError("an Announce may embed only the announcer's own objects")
 
 
 def _is_http_url(value: str | None) -> TypeGuard[str]:

@@ -66,13 +66,13 @@ def domain_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
-def context_with(*terms: dict[str, str]) -> list[Any]:
+def context_with(*terms: dict[str, Any]) -> list[Any]:
     """An `@context` of the AS vocabulary plus the extension terms a document uses.
 
     JSON-LD processors drop undeclared terms, so every served document declares
     what it adds (`toot:votersCount`, the security vocabulary...).
     """
-    extra: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     for term in terms:
         extra.update(term)
     return [AS_CONTEXT, SECURITY_CONTEXT, extra] if extra else [AS_CONTEXT, SECURITY_CONTEXT]

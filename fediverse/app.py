@@ -19,6 +19,8 @@ from activitypub.keys import load_private_key
 from . import __version__
 from .delivery import DeliveryWorker, Outbox
 from .directory import ActorDirectory
+from .hub import pages as national_pages
+from .hub.following import FollowRetry
 from .i18n import gettext
 from .incoming import InboxWorker
 from .outgoing import iso
@@ -59,6 +61,8 @@ def create_app(settings: Settings) -> Quart:
     for blueprint in (wellknown.bp, activitypub.bp, inbox.bp, polls.bp, api.bp, pollpage.bp,
                       syndication.bp, pagepolicy.bp, admin_bp):
         app.register_blueprint(blueprint)
+    if settings.is_hub:  # the national pages exist only on a hub
+        app.register_blueprint(national_pages.bp)
     _register_error_handlers(app, settings)
     app.add_template_filter(iso, "isotime")
     app.add_template_global(csrf_token)
@@ -122,6 +126,8 @@ async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(InboxWorker(built).run_forever()),
                  asyncio.create_task(built.delivery.run_forever()),
                  asyncio.create_task(tally.run_forever())]
+        if built.settings.is_hub:
+            tasks.append(asyncio.create_task(FollowRetry(built).run_forever()))
     try:
         yield
     finally:

@@ -12,6 +12,10 @@ DEMO_NAME = "Bibliotheek Peiling (demo)"
 DEMO_SUMMARY = ("Een demobibliotheek die haar vragen aan het publiek op de fediverse stelt. "
                 "Volg ons, stem mee en praat mee over de bibliotheek van morgen.")
 
+DEMO_HUB_NAME = "Peilingen van de bibliotheken (demo)"
+DEMO_HUB_SUMMARY = ("De landelijke hub: volgt de bibliotheken, laat al hun peilingen zien en telt "
+                    "de uitslagen van landelijke peilingen bij elkaar op.")
+
 
 def demo_poll(now: float) -> PollDraft:
     return PollDraft(question=DEMO_QUESTION, end_time=now + 28 * 86400.0,

@@ -22,7 +22,8 @@ async def on_follow(services: Services, activity: JsonObject, actor: str) -> Non
     username = services.urls.username_of(get_id(activity.get("object")) or "")
     if username is None or await services.store.local_actor(username) is None:
         return
-    manual = services.settings.manually_approves_followers
+    # a hub named in the `hubs` setting is expected: it needs no approval
+    manual = services.settings.manually_approves_followers and actor not in services.settings.hubs
     await services.store.save_follower(Follow(
         username, actor, str(activity["id"]), "pending" if manual else "accepted", time.time()))
     if not manual:

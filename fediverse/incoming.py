@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from activitypub.vocab import JsonObject, as_list, get_id
 
 from . import follows, poll_activities, reports
+from .hub import mirror
 from .services import Services
 from .storage import InboxActivity
 
@@ -33,9 +34,9 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     "Undo": (follows.on_undo,),
     "Accept": (follows.on_accept,),
     "Reject": (follows.on_reject,),
-    "Create": (poll_activities.on_create,),
-    "Update": (poll_activities.on_update,),
-    "Delete": (follows.on_delete, poll_activities.on_delete),
+    "Create": (poll_activities.on_create, mirror.on_create),
+    "Update": (poll_activities.on_update, mirror.on_update),
+    "Delete": (follows.on_delete, poll_activities.on_delete, mirror.on_delete),
     "Flag": (reports.on_flag,),
 }
 

@@ -10,20 +10,26 @@ import time
 
 from activitypub.errors import NotFound
 
+from .hub.reporting import hub_inboxes
 from .outgoing import create_of, delete_of, question_for, tally_update_of
 from .polls import Poll, PollDraft, PollError, check_edit, check_end_time, validate
 from .services import Services
 
 
-async def publish_poll(services: Services, username: str, draft: PollDraft) -> Poll:
-    """Store a new poll and send Create(Question) to every follower."""
+async def publish_poll(services: Services, username: str, draft: PollDraft, *,
+                       national_poll: str | None = None) -> Poll:
+    """Store a new poll and send Create(Question) to every follower (and the hubs);
+    `national_poll` links an adopted copy to the hub's Question."""
     now = time.time()
     if await services.store.local_actor(username) is None:
         raise NotFound(f"no local actor {username!r}")
     poll = await services.store.create_poll(username, validate(draft, now), now)
+    if national_poll is not None:
+        await services.store.link_national_poll(poll.id, national_poll)
     question = await current_question(services, poll, now)
     await services.outbox.publish(username, create_of(question),
-                                  await services.store.follower_inboxes(username), public=True)
+                                  [*await services.store.follower_inboxes(username),
+                                   *await hub_inboxes(services)], public=True)
     return poll
 
 
@@ -84,14 +90,14 @@ async def announce(services: Services, poll_id: int) -> Poll:
 async def current_question(services: Services, poll: Poll, now: float) -> dict[str, object]:
     store = services.store
     return question_for(poll, await store.tally(poll.id), await store.reply_count(poll.id),
-                        services.urls, now)
+                        services.urls, now, national_poll=await store.national_poll_of(poll.id))
 
 
 async def recipients(services: Services, poll: Poll) -> list[str]:
-    """Followers (the hub among them) and everyone who voted."""
+    """Followers, everyone who voted, and the hubs."""
     store = services.store
     return [*await store.follower_inboxes(poll.local_username),
-            *await store.voter_inboxes(poll.id)]
+            *await store.voter_inboxes(poll.id), *await hub_inboxes(services)]
 
 
 async def existing_poll(services: Services, poll_id: int) -> Poll:

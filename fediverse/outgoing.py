@@ -16,10 +16,14 @@ from .polls import Poll, Tally
 from .storage import LocalActor
 from .urls import Urls
 
+PEILING_NS = "https://peiling.nl/ns#"  # our one extension namespace (FEDERATION.md)
 QUESTION_TERMS = {
     "toot": "http://joinmastodon.org/ns#",
     "votersCount": "toot:votersCount",
     "sensitive": "as:sensitive",
+    "peiling": PEILING_NS,
+    "countedAt": "peiling:countedAt",
+    "nationalPoll": {"@id": "peiling:nationalPoll", "@type": "@id"},
 }
 ACTOR_TERMS = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
@@ -118,15 +122,18 @@ def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def question_for(poll: Poll, tally: Tally, replies: int, urls: Urls, now: float) -> JsonObject:
+def question_for(poll: Poll, tally: Tally, replies: int, urls: Urls, now: float, *,
+                 national_poll: str | None = None, reveal: bool = False) -> JsonObject:
     """The poll as Mastodon renders a votable poll (mastodon-polls.md §2.5).
 
     `content` is never empty (Mastodon drops a Question without it), exactly one
     of oneOf/anyOf is sent, `closed` only once closed, `updated` only after a real
-    edit, and counts are null while results are hidden, as Mastodon does.
+    edit, and counts are null while results are hidden, as Mastodon does (unless
+    `reveal`: the private copy for the hub). `countedAt` stamps when the counts were
+    current, so that a hub can tell a newer report from a replayed or late one.
     """
     actor_id = urls.actor(poll.local_username)
-    hidden = poll.hide_results and poll.is_open(now)
+    hidden = poll.hide_results and poll.is_open(now) and not reveal
     content = question_html(poll, urls)
     document: JsonObject = {
         "@context": context_with(QUESTION_TERMS),
@@ -149,12 +156,21 @@ def question_for(poll: Poll, tally: Tally, replies: int, urls: Urls, now: float)
         ],
         "replies": {"id": urls.poll_replies(poll.id), "type": "OrderedCollection",
                     "totalItems": replies},
+        "countedAt": iso_precise(now),
     }
+    if national_poll is not None:
+        document["nationalPoll"] = national_poll
     if not poll.is_open(now):
         document["closed"] = iso(poll.closes_at)
     if poll.edited_at is not None:
         document["updated"] = iso(poll.edited_at)
     return document
+
+
+def iso_precise(timestamp: float) -> str:
+    """UTC with milliseconds: two tally Updates within one second still order."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def question_html(poll: Poll, urls: Urls) -> str:
@@ -175,6 +191,31 @@ def tally_update_of(question: JsonObject, now: float) -> JsonObject:
     """A tally refresh: Mastodon replaces its counts and does not mark the post edited."""
     unique = uuid.uuid4().hex[:8]  # an edit and a tally in the same millisecond differ
     return _wrap("Update", f"{question['id']}#updates/{int(now * 1000)}-{unique}", question)
+
+
+def private_tally_update_of(question: JsonObject, hubs: list[str], now: float) -> JsonObject:
+    """The counts of a poll that hides its results, for the hubs only: no Public, no
+    followers, in the activity or in the Question it carries."""
+    private = {**question, "to": hubs, "cc": []}
+    activity = tally_update_of(private, now)
+    del activity["cc"]
+    return activity
+
+
+def announce_of(actor_id: str, object_id: str, followers: str, urls: Urls,
+                now: float) -> JsonObject:
+    """A boost, as Mastodon sends one: the object by id only, so a receiver fetches
+    it from its owner and nothing the booster claims about it is believed."""
+    return {
+        "@context": context_with(),
+        "id": urls.new_activity(),
+        "type": "Announce",
+        "actor": actor_id,
+        "published": iso(now),
+        "to": [PUBLIC],
+        "cc": [followers],
+        "object": object_id,
+    }
 
 
 def delete_of(poll: Poll, urls: Urls) -> JsonObject:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from activitypub.client import FetchPolicy
 
 MODES = ("production", "demo")
+ROLES = ("library", "hub")
 ENV_PREFIX = "PEILING_"
 DEFAULT_CONFIG = Path("peiling.toml")
 
@@ -48,6 +49,9 @@ class Settings:
     comments_per_ip_per_hour: int = 10
     comment_max_chars: int = 3000
     trusted_proxy: str = ""  # the reverse proxy's address: then X-Forwarded-For names the visitor
+    role: str = "library"
+    hubs: tuple[str, ...] = ()
+    hub_stale_hours: float = 24.0
     run_background_workers: bool = True
     templates_dir: Path = field(default_factory=lambda: Path(__file__).parent.parent / "templates")
 
@@ -59,6 +63,10 @@ class Settings:
             raise SettingsError(f"base_url must be an absolute URL, not {self.base_url!r}")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise SettingsError("base_url must be the root of a host, e.g. https://bieb.example")
+        if self.role not in ROLES:
+            raise SettingsError(f"role must be one of {', '.join(ROLES)}, not {self.role!r}")
+        if any(not hub.startswith(("https://", "http://")) for hub in self.hubs):
+            raise SettingsError("hubs must be actor URLs, e.g. https://hub.example/users/hub")
         if self.inbox_budget_per_host_per_minute < 1:
             raise SettingsError("inbox_budget_per_host_per_minute must be at least 1")
         for name in ("web_votes_per_ip_per_hour", "comments_per_ip_per_hour",
@@ -77,6 +85,10 @@ class Settings:
     @property
     def is_demo(self) -> bool:
         return self.mode == "demo"
+
+    @property
+    def is_hub(self) -> bool:
+        return self.role == "hub"
 
     @property
     def fetch_policy(self) -> FetchPolicy:
@@ -134,6 +146,9 @@ def _coerce(annotation: Any, value: Any, name: str) -> Any:
             return float(value)
         if kind == "Path":
             return Path(value)
+        if kind == "tuple[str, ...]":  # a TOML array, or comma-separated in the environment
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{name}: {value!r} is not a valid {kind}") from exc
     return str(value) if kind == "str" else value

@@ -2,9 +2,10 @@
 
 A vote marks its poll dirty (in the same transaction that counts it); once
 the first unsent vote is `debounce` seconds old, one Update(Question) with the
-committed counts goes to followers and voters. When a poll closes, exactly one
-final Update with `closed` goes out, and none after it: older Mastodon versions
-re-notify voters on every Update received after the end.
+committed counts goes to followers, voters and the hubs (for a poll that
+hides its results, to the hubs only, privately: `hub.reporting`). When a poll
+closes, exactly one final Update with `closed` goes out, and none after it:
+older Mastodon versions re-notify voters on every Update received after the end.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from .hub.reporting import send_private_counts
 from .lifecycle import current_question, recipients
 from .outgoing import tally_update_of
 from .services import Services
@@ -39,7 +41,11 @@ class TallyWorker:
             await store.mark_final_update_sent(poll_id)
         for poll_id in await store.take_due_tallies(now - self._debounce):
             poll = await store.poll(poll_id)
-            if poll is not None and poll.is_open(now) and not poll.hide_results:
+            if poll is None or not poll.is_open(now):
+                continue
+            if poll.hide_results:  # the public sees nothing yet; the hubs get the counts
+                sent += await send_private_counts(self._services, poll, now)
+            else:
                 sent += await self._send(poll_id, now)
         return sent
 

@@ -167,6 +167,7 @@ class FakeRemote:
     actors: dict[str, dict[str, Any]] = field(default_factory=dict)
     keys: dict[str, RSAPrivateKey] = field(default_factory=dict)
     gets: list[str] = field(default_factory=list)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # by path: notes...
     _runner: web.AppRunner | None = None
 
     @property
@@ -181,6 +182,7 @@ class FakeRemote:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_get("/.well-known/webfinger", self._webfinger)
         app.router.add_get("/users/{name}", self._actor)
+        app.router.add_get("/users/{name}/statuses/{status}", self._object)
         app.router.add_post("/users/{name}/inbox", self._inbox)
         app.router.add_post("/inbox", self._inbox)
         self._runner = web.AppRunner(app, access_log=None)
@@ -258,6 +260,14 @@ class FakeRemote:
         doc = self.actors.get(request.match_info["name"])
         if doc is None:
             return web.json_response({"error": "gone"}, status=410)
+        return web.json_response(doc, content_type="application/activity+json")
+
+    async def _object(self, request: web.Request) -> web.Response:
+        """A note this server published (`objects`), as Mastodon serves it."""
+        self.gets.append(request.path)
+        doc = self.objects.get(request.path)
+        if doc is None:
+            return web.json_response({"error": "not found"}, status=404)
         return web.json_response(doc, content_type="application/activity+json")
 
     async def _inbox(self, request: web.Request) -> web.StreamResponse:

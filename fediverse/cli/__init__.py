@@ -18,7 +18,7 @@ from ..accounts import AccountError
 from ..polls import PollError
 from ..settings import DEFAULT_CONFIG, SettingsError
 from ..storage import DuplicateError
-from . import admin, instance, polls, tokens
+from . import admin, demo, hub, instance, polls, tokens
 from .common import CommandError
 
 
@@ -37,6 +37,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="peiling", description=__doc__)
     parser.add_argument("--config", type=Path, help=f"settings file (default {DEFAULT_CONFIG})")
     commands = parser.add_subparsers(required=True, metavar="command")
-    for module in (instance, polls, tokens, admin):
+    for module in (instance, polls, tokens, admin, hub, demo):
         module.add_commands(commands)
     return parser

@@ -17,7 +17,7 @@ from activitypub.webfinger import parse_handle
 
 from .. import follows
 from ..app import create_app
-from ..demo import DEMO_NAME, DEMO_SUMMARY, demo_poll
+from ..demo import DEMO_HUB_NAME, DEMO_HUB_SUMMARY, DEMO_NAME, DEMO_SUMMARY, demo_poll
 from ..lifecycle import publish_poll
 from ..services import Services
 from ..settings import DEFAULT_CONFIG, Settings, SettingsError
@@ -36,6 +36,8 @@ def add_commands(commands: Any) -> None:
     init.add_argument("--database", help="SQLite file (default peiling.sqlite3)")
     init.add_argument("--demo", action="store_true",
                       help="demo mode: plain http and loopback peers allowed, demo texts")
+    init.add_argument("--hub", action="store_true",
+                      help='a national hub (role = "hub"): follows libraries, adds up results')
     init.add_argument("--exist-ok", action="store_true",
                       help="succeed without changes when the actor exists already")
     init.set_defaults(run=_init)
@@ -66,8 +68,9 @@ def _init(args: argparse.Namespace) -> int:
     config = args.config or DEFAULT_CONFIG
     if args.demo:
         args.base_url = args.base_url or "http://127.0.0.1:8000"
-        args.name, args.handle = args.name or DEMO_NAME, args.handle or "bieb"
-        args.summary = args.summary or DEMO_SUMMARY
+        args.name = args.name or (DEMO_HUB_NAME if args.hub else DEMO_NAME)
+        args.handle = args.handle or ("hub" if args.hub else "bieb")
+        args.summary = args.summary or (DEMO_HUB_SUMMARY if args.hub else DEMO_SUMMARY)
     if not args.handle or not args.name:
         raise SettingsError("init needs --handle and --name (or --demo)")
     parse_handle(f"{args.handle}@example.org")  # the username must be a valid acct: user
@@ -75,7 +78,7 @@ def _init(args: argparse.Namespace) -> int:
         _write_config(config, args)
     settings = settings_of(args, base_url=args.base_url)
     code = asyncio.run(_create_actor(settings, args))
-    if args.demo:
+    if args.demo and not args.hub:
         asyncio.run(_ensure_demo_poll(settings, args.handle))
         asyncio.run(ensure_demo_admin(settings))
     return code
@@ -87,6 +90,8 @@ def _write_config(path: Path, args: argparse.Namespace) -> None:
     lines = [f'base_url = "{args.base_url}"',
              f'database = "{args.database or "peiling.sqlite3"}"',
              f'mode = "{"demo" if args.demo else "production"}"']
+    if args.hub:
+        lines.append('role = "hub"')
     Settings(base_url=args.base_url, mode="demo" if args.demo else "production")  # validate
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..hub.adoption import adopt
 from ..lifecycle import close_poll, delete_poll, edit_poll, existing_poll, publish_poll, reopen_poll
 from ..outgoing import iso
 from ..polls import (
@@ -45,10 +46,21 @@ def add_commands(commands: Any) -> None:
         sub = actions.add_parser(name, help=helptext)
         sub.add_argument("id", type=_poll_id)
         sub.set_defaults(run=run, username=None)
+    adopt = actions.add_parser("adopt", help="publish this library's copy of a national poll")
+    adopt.add_argument("url", help="the national poll's URL (its Question id at the hub)")
+    adopt.add_argument("--as", dest="username", help="local actor (default: the first)")
+    adopt.set_defaults(run=_poll_adopt)
     reopen = actions.add_parser("reopen", help="reopen a poll closed early")
     reopen.add_argument("id", type=_poll_id)
     _add_closing_flags(reopen, "(default: the planned end)")
     reopen.set_defaults(run=_poll_reopen, username=None)
+
+
+def _poll_adopt(args: argparse.Namespace) -> int:
+    async def work(services: Services, username: str) -> None:
+        poll = await adopt(services, username, args.url)
+        print(f"published {services.urls.poll(poll.id)}, a copy of {args.url}")
+    return with_services(args, work)
 
 
 def _add_draft_flags(sub: argparse.ArgumentParser) -> None:

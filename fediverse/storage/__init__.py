@@ -321,3 +321,56 @@ class Store(Protocol):
                             limit: int) -> list[tuple[Reply, str | None]]: ...
     async def reply_states(self) -> dict[ReplyState, int]: ...
     async def owe_tally_update(self, poll_id: int, now: float) -> None: ...
+
+    # hub: mirrored library polls, their discussion, and adopted national polls
+    async def mirrored_poll(self, poll_id: str) -> MirroredPoll | None: ...
+    async def save_mirrored_poll(self, poll: MirroredPoll) -> None: ...
+    async def delete_mirrored_poll(self, poll_id: str, now: float) -> None: ...
+    async def mirrored_polls(self, library: str | None = None) -> list[MirroredPoll]: ...
+    async def national_copies(self, national_poll: int) -> list[MirroredPoll]: ...
+    async def replace_hub_replies(self, hub_poll: str, replies: list[HubReply]) -> None: ...
+    async def hub_replies(self, hub_polls: list[str]) -> list[HubReply]: ...
+    async def link_national_poll(self, poll_id: int, national_poll: str) -> None: ...
+    async def national_poll_of(self, poll_id: int) -> str | None: ...
+
+
+# hub
+
+
+@dataclass(frozen=True)
+class MirroredPoll:
+    """A library's poll as the hub holds it: its latest counts and the library's
+    stamp of when they were current (`counted_at`)."""
+
+    id: str
+    library: str
+    question: str
+    url: str
+    options: tuple[str, ...]
+    multiple: bool
+    public: bool
+    counts: tuple[int, ...] | None
+    voters: int | None
+    counted_at: float | None
+    end_time: float | None
+    closed: bool
+    national_poll: int | None
+    published_at: float
+    received_at: float
+
+    @property
+    def is_final(self) -> bool:
+        """Closed, with counts: the library's last word on this poll."""
+        return self.closed and self.counts is not None
+
+
+@dataclass(frozen=True)
+class HubReply:
+    """A comment from the discussion of one copy of a national poll."""
+
+    id: str
+    hub_poll: str
+    author_name: str
+    author_url: str | None
+    content: str  # sanitised HTML
+    published_at: float

@@ -23,6 +23,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,10 @@ from . import (
     Follow,
     FollowState,
     HostStatus,
+    HubReply,
     InboxActivity,
     LocalActor,
+    MirroredPoll,
     Moderation,
     PurgeResult,
     RemoteActor,
@@ -959,6 +962,64 @@ class SqliteStore:
             "UPDATE poll SET tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
             (now, poll_id))
 
+    # hub
+
+    async def mirrored_poll(self, poll_id: str) -> MirroredPoll | None:
+        row = await self._one("SELECT * FROM hub_poll WHERE id = ? AND deleted_at IS NULL",
+                              (poll_id,))
+        return _mirrored(row) if row else None
+
+    async def save_mirrored_poll(self, poll: MirroredPoll) -> None:
+        values = {**asdict(poll), "options": json.dumps(list(poll.options)),
+                  "counts": None if poll.counts is None else json.dumps(list(poll.counts)),
+                  "multiple": int(poll.multiple), "public": int(poll.public),
+                  "closed": int(poll.closed)}
+        columns = ", ".join(values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "id")
+        await self._run(
+            f"INSERT INTO hub_poll ({columns}) VALUES ({', '.join('?' * len(values))})"
+            f" ON CONFLICT (id) DO UPDATE SET {updates}", tuple(values.values()))
+
+    async def delete_mirrored_poll(self, poll_id: str, now: float) -> None:
+        await self._run("UPDATE hub_poll SET deleted_at = ? WHERE id = ?", (now, poll_id))
+
+    async def mirrored_polls(self, library: str | None = None) -> list[MirroredPoll]:
+        rows = await self._all(
+            "SELECT * FROM hub_poll WHERE deleted_at IS NULL AND (? IS NULL OR library = ?)"
+            " ORDER BY published_at DESC, id", (library, library))
+        return [_mirrored(row) for row in rows]
+
+    async def national_copies(self, national_poll: int) -> list[MirroredPoll]:
+        rows = await self._all(
+            "SELECT * FROM hub_poll WHERE national_poll = ? AND deleted_at IS NULL"
+            " ORDER BY library, id", (national_poll,))
+        return [_mirrored(row) for row in rows]
+
+    async def replace_hub_replies(self, hub_poll: str, replies: list[HubReply]) -> None:
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM hub_reply WHERE hub_poll = ?", (hub_poll,))
+            await db.executemany(
+                "INSERT OR IGNORE INTO hub_reply (id, hub_poll, author_name, author_url,"
+                " content, published_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(r.id, r.hub_poll, r.author_name, r.author_url, r.content, r.published_at)
+                 for r in replies])
+
+    async def hub_replies(self, hub_polls: list[str]) -> list[HubReply]:
+        marks = ", ".join("?" * len(hub_polls))
+        rows = await self._all(
+            f"SELECT * FROM hub_reply WHERE hub_poll IN ({marks}) ORDER BY published_at, id",
+            hub_polls)
+        return [HubReply(**dict(row)) for row in rows]
+
+    async def link_national_poll(self, poll_id: int, national_poll: str) -> None:
+        await self._run("INSERT OR REPLACE INTO national_link (poll_id, national_poll)"
+                        " VALUES (?, ?)", (poll_id, national_poll))
+
+    async def national_poll_of(self, poll_id: int) -> str | None:
+        row = self._lookup("SELECT national_poll FROM national_link WHERE poll_id = ?",
+                           (poll_id,))
+        return row[0] if row else None
+
 
 # Never `SELECT *`: the `email` column of local comments must not reach a `Reply`.
 _REPLY_COLUMNS = ("id, poll_id, actor, author_name, author_handle, author_url, content,"
@@ -1021,6 +1082,16 @@ async def _purge(db: aiosqlite.Connection, actors: set[str], now: float) -> Purg
     for poll_id in sorted(touched):
         await _recount(db, poll_id, now)
     return PurgeResult(votes, replies, tuple(sorted(touched)))
+
+
+def _mirrored(row: sqlite3.Row) -> MirroredPoll:
+    values = {k: row[k] for k in row.keys() if k != "deleted_at"}
+    counts = values["counts"]
+    values.update(options=tuple(json.loads(values["options"])),
+                  counts=None if counts is None else tuple(json.loads(counts)),
+                  multiple=bool(values["multiple"]), public=bool(values["public"]),
+                  closed=bool(values["closed"]))
+    return MirroredPoll(**values)
 
 
 def _reader(path: Path | str) -> sqlite3.Connection:
