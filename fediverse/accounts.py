@@ -30,6 +30,7 @@ from .storage import AdminAccount, Store
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 MIN_PASSWORD = 10
+DEMO_ADMIN = ("admin", "peiling-demo")  # demo instances only: `make run` and `make demo` print it
 MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte password would only cost us
 
 _HASHER = PasswordHasher()
@@ -98,6 +99,15 @@ def _unknown_account_hash() -> str:
 async def create_account(store: Store, username: str, password: str, now: float) -> int:
     return await store.create_admin(check_username(username),
                                     await hash_password(check_password(password)), now)
+
+
+async def ensure_demo_account(store: Store, now: float) -> None:
+    """A demo instance's staff account (`DEMO_ADMIN`), made when it has no account yet,
+    so a reviewer can log in to /admin at once; a later run changes nothing. The
+    callers (`peiling init --demo`, `peiling demo`) make it in demo mode only: a known
+    password on a public instance is an open door."""
+    if not await store.admin_accounts():
+        await create_account(store, *DEMO_ADMIN, now)
 
 
 async def change_password(store: Store, username: str, password: str) -> None:

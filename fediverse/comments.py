@@ -12,7 +12,9 @@ the database otherwise (security.md A40).
 
 Fediverse readers see local comments as Notes by the library actor that name
 the commenter: the library is who publishes them, and a Note cannot be
-attributed to a person who has no actor.
+attributed to a person who has no actor. The name is also in `commenterName`
+(our extension), so that the hub can show it as the author without parsing the
+Dutch sentence of the content.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from html import escape
 from activitypub.vocab import PUBLIC, JsonObject, context_with
 
 from .i18n import gettext as _
-from .outgoing import iso
+from .outgoing import PEILING_NS, iso
 from .polls import Poll
 from .storage import Moderation, Reply, ReplyState
 from .urls import Urls
 
 MAX_NAME_CHARS = 80
 MAX_EMAIL_CHARS = 254
+COMMENT_TERMS = {"peiling": PEILING_NS, "commenterName": "peiling:commenterName"}
 _EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"'.]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -92,9 +95,9 @@ def comment_note(reply: Reply, poll: Poll, urls: Urls) -> JsonObject:
     The content names the commenter (escaped: a name is plain text, A25) before
     the comment's own escaped HTML; Dutch, like the Question's text."""
     actor_id = urls.actor(poll.local_username)
-    content = f"<p>Reactie van {escape(reply.author_name)} op de website:</p>{reply.content}"
+    content = f"{commenter_line(reply.author_name)}{reply.content}"
     return {
-        "@context": context_with(),
+        "@context": context_with(COMMENT_TERMS),
         "id": reply.id,
         "type": "Note",
         "attributedTo": actor_id,
@@ -105,4 +108,11 @@ def comment_note(reply: Reply, poll: Poll, urls: Urls) -> JsonObject:
         "cc": [urls.followers(poll.local_username)],
         "content": content,
         "contentMap": {"nl": content},
+        "commenterName": reply.author_name,
     }
+
+
+def commenter_line(name: str) -> str:
+    """The paragraph that names the commenter in a comment's Note; a hub that shows the
+    name itself (`commenterName`) takes this line off again."""
+    return f"<p>Reactie van {escape(name)} op de website:</p>"

@@ -4,7 +4,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from admin_client import AdminClient, make_account
 from harness import FakeRemote, LocalhostRemote, RunningInstance, start_instance
+
+from fediverse.cli import main
 
 
 @pytest.fixture
@@ -31,3 +34,23 @@ async def bystander() -> AsyncIterator[LocalhostRemote]:
     fake.add_actor("dora", key_index=4)
     yield fake
     await fake.stop()
+
+
+@pytest.fixture
+async def staff(instance: RunningInstance) -> AsyncIterator[AdminClient]:
+    """A member of staff (anna) logged in to the instance's admin."""
+    await make_account(instance)
+    client = AdminClient(instance)
+    await client.log_in()
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The configuration file of a demo library (@bieb) with its demo poll and demo
+    staff account, as `make run` leaves it (for the command-line tests)."""
+    path = tmp_path / "peiling.toml"
+    assert main(["--config", str(path), "init", "--demo"]) == 0
+    capsys.readouterr()
+    return path

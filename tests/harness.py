@@ -22,16 +22,16 @@ import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from quart import Quart
 
 from activitypub import httpsig
 from activitypub.keys import generate_private_key, load_public_key, private_key_pem, public_key_pem
 from fediverse.app import create_app
+from fediverse.hub.network import hypercorn_config, wait_until_serving
 from fediverse.incoming import InboxWorker
 from fediverse.services import Services
 from fediverse.settings import Settings
-from fediverse.storage import LocalActor
+from fediverse.storage import Follow, LocalActor
 from fediverse.storage.sqlite import SqliteStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -91,14 +91,11 @@ async def start_instance(
                         run_background_workers=background, **overrides)
     await ensure_actor(settings, name)
     app = create_app(settings)
-    config = Config()
-    config.bind = [f"fd://{sock.detach()}"]
-    config.accesslog = None
-    config.errorlog = None
+    config = hypercorn_config(f"fd://{sock.detach()}")
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     instance = RunningInstance(settings, app, port, name, stop, task)
-    await wait_until_serving(f"{instance.url}/healthz")
+    await wait_until_serving(f"{instance.url}/healthz", within=10.0)
     return instance
 
 
@@ -120,6 +117,17 @@ async def settle(*instances: RunningInstance) -> None:
     raise AssertionError("instances kept exchanging activities")
 
 
+async def follower_on(remote: FakeRemote, instance: RunningInstance, name: str = "alice",
+                      state: str = "accepted") -> str:
+    """`name` on `remote` follows the instance's actor (stored, its actor document already
+    fetched); returns the follower's id."""
+    follower = remote.add_actor(name)
+    await instance.services.directory.actor(follower)
+    await instance.services.store.save_follower(
+        Follow(instance.username, follower, f"{follower}#follow", state, time.time()))
+    return follower
+
+
 async def ensure_actor(settings: Settings, username: str) -> None:
     store = await SqliteStore.open(settings.database)
     try:
@@ -131,18 +139,6 @@ async def ensure_actor(settings: Settings, username: str) -> None:
             ), time.time())
     finally:
         await store.close()
-
-
-async def wait_until_serving(url: str, within: float = 10.0) -> None:
-    async with asyncio.timeout(within), aiohttp.ClientSession() as session:
-        while True:
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.02)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from fediverse.login_limit import PER_ACCOUNT, PER_ADDRESS, LoginLimit
 
 @pytest.fixture
 async def staff(instance: RunningInstance) -> AsyncIterator[AdminClient]:
+    """Unlike conftest's: anna has an account but is not logged in yet."""
     await make_account(instance)
     client = AdminClient(instance)
     yield client

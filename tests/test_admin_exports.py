@@ -7,10 +7,9 @@ import csv
 import io
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-from admin_client import AdminClient, make_account
+from admin_client import AdminClient
 from harness import RunningInstance
 
 from fediverse.exports import safe_cell
@@ -18,15 +17,6 @@ from fediverse.polls import PollDraft
 from fediverse.storage import Reply
 
 EMAIL = "canary-7f3a@example.org"
-
-
-@pytest.fixture
-async def staff(instance: RunningInstance) -> AsyncIterator[AdminClient]:
-    await make_account(instance)
-    client = AdminClient(instance)
-    await client.log_in()
-    yield client
-    await client.close()
 
 
 @pytest.fixture

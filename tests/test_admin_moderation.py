@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from admin_client import AdminClient, make_account
-from harness import FakeRemote, RunningInstance, process
+from admin_client import AdminClient
+from harness import FakeRemote, RunningInstance, follower_on, process
 
 from fediverse.polls import PollDraft
-from fediverse.storage import Follow, Reply
+from fediverse.storage import Reply
 from fediverse.tallies import TallyWorker
 
 EMAIL = "canary-7f3a@example.org"
-
-
-@pytest.fixture
-async def staff(instance: RunningInstance) -> AsyncIterator[AdminClient]:
-    await make_account(instance)
-    client = AdminClient(instance)
-    await client.log_in()
-    yield client
-    await client.close()
 
 
 async def new_poll(instance: RunningInstance, **changes: Any) -> int:
@@ -73,10 +63,7 @@ async def test_hiding_and_deleting_change_the_replies_count_and_owe_an_update(in
                                                                               staff):
     remote = await FakeRemote().start()
     try:
-        follower = remote.add_actor("alice")
-        await instance.services.directory.actor(follower)
-        await instance.services.store.save_follower(
-            Follow("bieb", follower, f"{follower}#f", "accepted", time.time()))
+        await follower_on(remote, instance)
         poll_id = await new_poll(instance)
         first = await local_comment(instance, poll_id, "Een", "visible", 1)
         second = await local_comment(instance, poll_id, "Twee", "visible", 2)
@@ -292,10 +279,7 @@ async def test_hostile_block_targets_are_refused(instance, staff, target):
 
 
 async def test_a_pending_follower_is_approved_and_told(instance, staff, remote):
-    follower = remote.add_actor("carol")
-    await instance.services.directory.actor(follower)
-    await instance.services.store.save_follower(
-        Follow("bieb", follower, f"{follower}#follow-1", "pending", time.time()))
+    follower = await follower_on(remote, instance, "carol", "pending")
 
     _, page, _ = await staff.get("/admin/followers")
     assert follower in page

@@ -5,26 +5,14 @@ delete through the same lifecycle as the CLI and the API."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from html import unescape
 from typing import Any
 
 import pytest
-from admin_client import AdminClient, make_account
-from harness import FakeRemote, RunningInstance, process
+from harness import FakeRemote, RunningInstance, follower_on, process
 
 from fediverse.i18n import TIMEZONE
-from fediverse.storage import Follow
-
-
-@pytest.fixture
-async def staff(instance: RunningInstance) -> AsyncIterator[AdminClient]:
-    await make_account(instance)
-    client = AdminClient(instance)
-    await client.log_in()
-    yield client
-    await client.close()
 
 
 def in_days(days: float) -> str:
@@ -61,10 +49,7 @@ async def test_preview_renders_markdown_and_stores_nothing(instance, staff):
 async def test_publish_stores_the_poll_and_sends_it_to_followers(instance, staff):
     remote = await FakeRemote().start()
     try:
-        follower = remote.add_actor("alice")
-        await instance.services.directory.actor(follower)
-        await instance.services.store.save_follower(
-            Follow("bieb", follower, f"{follower}#follow", "accepted", time.time()))
+        await follower_on(remote, instance)
         await staff.get("/admin/polls/new")
 
         status, _, headers = await staff.post("/admin/polls/new", poll_fields())

@@ -7,24 +7,16 @@ import asyncio
 import io
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+from test_cli_polls import on_store
 
 from fediverse import accounts
+from fediverse.accounts import DEMO_ADMIN
 from fediverse.cli import main
-from fediverse.cli.admin import DEMO_ADMIN
 from fediverse.storage.sqlite import SqliteStore
 
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    path = tmp_path / "peiling.toml"
-    assert main(["--config", str(path), "init", "--demo"]) == 0
-    capsys.readouterr()
-    return path
 
 
 def peiling(config: Path, *args: str, stdin: str = "",
@@ -32,16 +24,6 @@ def peiling(config: Path, *args: str, stdin: str = "",
     if monkeypatch is not None:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     return main(["--config", str(config), *args])
-
-
-def on_store(config: Path, work: Any) -> Any:
-    async def run() -> Any:
-        store = await SqliteStore.open(config.parent / "peiling.sqlite3")
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-    return asyncio.run(run())
 
 
 def names(config: Path) -> list[str]:

@@ -21,15 +21,6 @@ from fediverse.tokens import hash_token
 DAY = 86400.0
 
 
-@pytest.fixture
-def config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    """A demo library (@bieb) with its demo poll, as `make run` leaves it."""
-    path = tmp_path / "peiling.toml"
-    assert main(["--config", str(path), "init", "--demo"]) == 0
-    capsys.readouterr()
-    return path
-
-
 def peiling(config: Path, *args: str) -> int:
     return main(["--config", str(config), *args])
 

@@ -22,6 +22,7 @@ from hub_helpers import (
     start_hub,
     start_library,
 )
+from visitor_client import Visitor
 
 from activitypub import httpsig
 from activitypub.keys import load_private_key
@@ -357,3 +358,46 @@ async def test_library_a_cannot_change_library_bs_counts_at_the_hub(network, vot
     assert statuses == [403, 403]
     assert by_library(await result_of(hub, poll))[stad.actor_id] == (0, 1)
     assert (await get(f"{hub.url}/healthz"))[0] == 200
+
+
+async def test_a_comment_on_a_librarys_page_reaches_the_national_page(network, voters):
+    """A web comment is a Note by the library actor; the hub shows it under the
+    commenter's name, at that library, after the copy's next report."""
+    hub, bieb, stad = network["hub"], network["bieb"], network["stad"]
+    poll, (copy_b, _) = await adopted(network)
+    await bieb.services.store.set_poll_moderation(copy_b.id, "open")
+    async with Visitor(bieb) as visitor:
+        status, _, _ = await visitor.comment(copy_b.id, name="Joke Lezer",
+                                             email="joke-canary@example.org",
+                                             text="Zondag is de enige dag dat ik kan.")
+    assert status == 303
+
+    await cast(voters, bieb, copy_b.id, [("carol", "Eens")])
+    await settle(hub, bieb, stad)
+
+    _, page = await get(f"{hub.url}/national/polls/{poll.id}?lang=en")
+    assert "Comments (1)" in page
+    assert "Zondag is de enige dag dat ik kan." in page
+    assert "<strong>Joke Lezer</strong>" in page and "(on the library's website)" in page
+    assert "at Bibliotheek bieb" in page and "Reactie van" not in page
+    assert "joke-canary" not in page
+
+
+async def test_only_the_library_itself_can_name_a_commenter(network, voters):
+    """`commenterName` on someone else's reply names nobody: the author is the actor."""
+    hub, bieb, stad = network["hub"], network["bieb"], network["stad"]
+    poll, (copy_b, _) = await adopted(network)
+    voters.add_actor("alice", key_index=2)
+    activity = voters.fixture("mastodon-reply.json", bieb, actor="alice")
+    note = activity["object"]
+    note.update(id=f"{voters.base}/users/alice/statuses/5", content="<p>Echt waar</p>",
+                inReplyTo=bieb.services.urls.poll(copy_b.id), commenterName="De Burgemeester")
+    activity["id"] = f"{note['id']}/activity"
+    voters.objects["/users/alice/statuses/5"] = note
+    assert (await voters.send(activity, bieb.inbox))[0] == 202
+
+    await cast(voters, bieb, copy_b.id, [("carol", "Eens")])
+    await settle(hub, bieb, stad)
+
+    [reply] = await hub.services.store.hub_replies([bieb.services.urls.poll(copy_b.id)])
+    assert (reply.author_name, reply.author_url) == ("Alice", voters.actors["alice"]["url"])

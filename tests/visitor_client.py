@@ -1,49 +1,13 @@
-"""A browser-like visitor of the poll pages: a cookie jar, redirects not followed,
-and the CSRF token read from the last page it saw, as a browser sends it back."""
+"""A visitor of the poll pages: a web client that votes and comments as a browser does."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-import aiohttp
-from harness import RunningInstance
-
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+from web_client import WebClient
 
 
-class Visitor:
-    def __init__(self, instance: RunningInstance, **headers: str) -> None:
-        self.instance = instance
-        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                             headers=headers)
-        self.csrf = ""
-
-    async def __aenter__(self) -> Visitor:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.session.close()
-
-    async def get(self, path: str, **headers: str) -> tuple[int, str, Any]:
-        async with self.session.get(f"{self.instance.url}{path}", allow_redirects=False,
-                                    headers=headers) as response:
-            text = await response.text()
-            found = TOKEN.search(text)
-            if found:
-                self.csrf = found.group(1)
-            return response.status, text, response.headers
-
-    async def post(self, path: str, data: dict[str, Any] | list[tuple[str, str]], *,
-                   csrf: bool = True, **headers: str) -> tuple[int, str, Any]:
-        """POST a form; the page's CSRF token is added unless `csrf` is False."""
-        fields = list(data.items()) if isinstance(data, dict) else list(data)
-        if csrf:
-            fields.insert(0, ("csrf_token", self.csrf))
-        async with self.session.post(f"{self.instance.url}{path}", data=fields,
-                                     allow_redirects=False, headers=headers) as response:
-            return response.status, await response.text(), response.headers
-
+class Visitor(WebClient):
     async def vote(self, poll_id: int, *choices: int) -> tuple[int, str, Any]:
         await self.get(f"/polls/{poll_id}")
         return await self.post(f"/polls/{poll_id}/vote", [("choice", str(c)) for c in choices])

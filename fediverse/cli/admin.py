@@ -51,22 +51,16 @@ def add_commands(commands: Any) -> None:
         sub.set_defaults(run=run)
 
 
-DEMO_ADMIN = ("admin", "peiling-demo")  # demo mode only: `make run` prints it
-
-
 async def ensure_demo_admin(settings: Settings) -> None:
-    """A demo library gets a staff account at once, so a reviewer can log in to
-    /admin; once any account exists (a second `make run`), nothing changes. Never
-    outside demo mode: a known password on a public instance is an open door."""
+    """`peiling init --demo`: the demo staff account, printed (never outside demo mode)."""
     if not settings.is_demo:
         return
     store = await SqliteStore.open(settings.database)
     try:
-        if not await store.admin_accounts():
-            await accounts.create_account(store, *DEMO_ADMIN, time.time())
+        await accounts.ensure_demo_account(store, time.time())
     finally:
         await store.close()
-    print(f"admin: {settings.base_url}/admin/ (demo login: {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]})")
+    print(f"admin: {settings.base_url}/admin/ (demo login: {' / '.join(accounts.DEMO_ADMIN)})")
 
 
 def read_password(confirm: bool = True) -> str:

@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from ..accounts import DEMO_ADMIN
 from ..hub.network import create_actors, members, serve_network, wire
 from ..services import Services
 from .common import CommandError
@@ -42,6 +43,9 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"The national poll:   {hub.settings.base_url}/national/polls/{national.id}")
         for member in network[1:]:
             print(f"Library @{member.name}:       {member.settings.base_url}/@{member.name}")
+        print(f"\nStaff log in as {' / '.join(DEMO_ADMIN)} (demo only) at:")
+        for member in network:
+            print(f"  @{member.name}: {member.settings.base_url}/admin/")
         handles = ", ".join(f"@{m.name}@{m.settings.host}" for m in network)
         print(f"\nFollow {handles} from fediverse software on this machine;"
               " vote on the libraries' copies. Ctrl-C stops.", flush=True)

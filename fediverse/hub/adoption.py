@@ -17,25 +17,44 @@ from ..polls import Poll, PollDraft, PollError
 from ..services import Services
 from .reports import options_of, parse_time, plain_text
 
+NOT_A_POLL = "that address is not a poll"
+FOREIGN_POLL = "the poll is not attributed to an actor of its own host"
+CLOSED = "the national poll is closed"
+CANNOT_COPY = "the national poll cannot be copied"
+NO_END_TIME = "the national poll has no end time"
+ADOPTED_ALREADY = "this library has adopted that national poll already"
+
 
 async def adopt(services: Services, username: str, url: str) -> Poll:
     """Fetch the national Question (signed GET, SSRF-guarded, id checked) and publish
-    the library's copy of it."""
+    the library's copy of it; a second copy of one national poll is refused (two
+    copies would count the library's public twice). Refusals raise PollError with
+    one of the messages above (the admin translates them) or FetchError."""
+    if await adopted_copy(services, username, url) is not None:
+        raise PollError(ADOPTED_ALREADY)
     question = await services.client.fetch_object(url)
     if not has_type(question, "Question"):
-        raise PollError(f"{url} is not a poll")
+        raise PollError(NOT_A_POLL)
     if host_of(get_id(question.get("attributedTo")) or "") != host_of(url):
-        raise PollError("the poll is not attributed to an actor of its own host")
+        raise PollError(FOREIGN_POLL)
     if question.get("closed") not in (None, False):
-        raise PollError("the national poll is closed")
+        raise PollError(CLOSED)
     try:
         options, counts = options_of(question)
         text = plain_text(question.get("content"))
     except MalformedError as exc:
-        raise PollError(f"the national poll cannot be copied: {exc}") from exc
+        raise PollError(f"{CANNOT_COPY}: {exc}") from exc
     end_time = parse_time(question.get("endTime"))
     if end_time is None:
-        raise PollError("the national poll has no end time")
+        raise PollError(NO_END_TIME)
     draft = PollDraft(question=text, end_time=end_time, options=options,
                       multiple="anyOf" in question, hide_results=counts is None)
     return await publish_poll(services, username, draft, national_poll=url)
+
+
+async def adopted_copy(services: Services, username: str, url: str) -> Poll | None:
+    """The library's copy of the national poll at `url`, if it adopted it."""
+    for poll in await services.store.polls(username):
+        if await services.store.national_poll_of(poll.id) == url:
+            return poll
+    return None

@@ -100,3 +100,17 @@ async def test_every_admin_page_passes_axe(live, page):
         await screenshot(page, f"admin-{name}")
     assert page.errors == []
 
+
+
+async def test_a_refused_adoption_is_explained_on_the_polls_page(live, page):
+    await log_in(live, page)
+    await page.goto(f"{live.url}/admin/polls")
+    await page.get_by_label("URL van de landelijke peiling").fill(live.actor_id)  # no poll
+    await page.get_by_role("button", name="Overnemen").click()
+
+    assert await page.get_by_role("alert").inner_text() == "Dat adres is geen peiling."
+    assert await page.get_by_label("URL van de landelijke peiling").input_value() == live.actor_id
+    assert await live.services.store.polls("bieb") == []
+    await assert_accessible(page)
+    await screenshot(page, "admin-adopt-refused")
+    assert [e for e in page.errors if "status of 422" not in e] == []  # the refusal's status

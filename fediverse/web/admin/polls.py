@@ -45,14 +45,21 @@ DEFAULT_DAYS = 14
 
 @bp.get("/polls")
 async def polls() -> Response:
+    return await polls_page()
+
+
+async def polls_page(status: int = 200, **adoption: str) -> Response:
+    """The list of polls, with the adoption form (`adoption`: what was typed there and
+    why it was refused, when it was)."""
     s = services()
     now = time.time()
-    found = sorted([poll for actor in await s.store.local_actors()
-                    for poll in await s.store.polls(actor.username)],
+    actors = await s.store.local_actors()
+    found = sorted([poll for actor in actors for poll in await s.store.polls(actor.username)],
                    key=lambda poll: (-poll.published_at, -poll.id))
     rows = [(poll, await s.store.tally(poll.id)) for poll in found]
-    return await page("admin/polls.html", rows=rows, now=now, local_time=local_time,
-                      default_end=now + DEFAULT_DAYS * 86400)
+    return await page("admin/polls.html", status, rows=rows, now=now, local_time=local_time,
+                      default_end=now + DEFAULT_DAYS * 86400, actors=actors,
+                      adoption=adoption)
 
 
 @bp.get("/polls/new")
