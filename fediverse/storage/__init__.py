@@ -53,6 +53,18 @@ class InboxActivity:
 
 
 @dataclass(frozen=True)
+class Ballot:
+    """A vote the inbox recognised as it arrived: `voter`'s choices (option indexes)
+    on one poll, carried by the Note `object_id`; stored with its activity."""
+
+    poll_id: int
+    voter: str
+    choices: tuple[int, ...]
+    single: bool
+    object_id: str
+
+
+@dataclass(frozen=True)
 class Follow:
     local_username: str
     actor_id: str
@@ -134,7 +146,8 @@ class Store(Protocol):
     async def is_blocked(self, domain: str) -> bool: ...
 
     # inbox
-    async def save_inbox_activity(self, activity: InboxActivity) -> bool: ...
+    async def save_inbox_activity(self, activity: InboxActivity,
+                                  vote: Ballot | None = None) -> bool: ...
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]: ...
     async def mark_inbox_processed(
         self, activity_id: str, now: float, error: str | None

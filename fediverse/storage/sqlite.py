@@ -33,6 +33,7 @@ from activitypub.vocab import host_of
 from ..polls import Opinion, Poll, PollDraft, Tally
 from . import (
     ApiToken,
+    Ballot,
     Delivery,
     DuplicateError,
     Follow,
@@ -237,10 +238,15 @@ class SqliteStore:
 
     # inbox
 
-    async def save_inbox_activity(self, activity: InboxActivity) -> bool:
-        """True when the id is new; returns once the row is on disk (group commit)."""
-        stored: bool = await self._writes.submit(activity)
-        return stored
+    async def save_inbox_activity(self, activity: InboxActivity,
+                                  vote: Ballot | None = None) -> bool:
+        """True when the activity is new and waits for the inbox worker; returns once
+        the row is on disk (group commit). A `vote` is counted in that same
+        transaction and its activity stored as processed, so the worker never reads
+        it back: unless activities stored before it still wait (it then waits too, so
+        the worker applies everything in arrival order) or its Note was deleted."""
+        waits: bool = await self._writes.submit(sqlite_writes.Arrival(activity, vote))
+        return waits
 
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]:
         rows = await self._all(

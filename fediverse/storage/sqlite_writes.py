@@ -8,6 +8,15 @@ queue order, so the unique indexes decide exactly as they did one call at a
 time: of two single-choice votes by one voter the first wins, and an activity
 id sent twice is new only the first time.
 
+An arriving vote is counted in the transaction that stores its activity
+(`Arrival`), which spares the inbox worker a second pass (read the row back,
+parse it, write again) for the commonest activity there is. That is only
+allowed while it keeps the worker's promise that activities sharing an actor or
+an object are applied in arrival order (security.md A36): when no activity
+stored before it is still waiting for the worker, everything before it has been
+applied, so applying it now is applying it in turn. Otherwise, and when its
+Note was deleted before it came, it is stored to wait like any other activity.
+
 Batches are at most `MAX_BATCH` items; a vote has at most `polls.MAX_OPTIONS`
 choices, which keeps every statement under SQLite's 32,766 variables.
 """
@@ -21,9 +30,17 @@ from typing import Any
 
 import aiosqlite
 
-from . import InboxActivity
+from . import Ballot, InboxActivity
 
 MAX_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """`save_inbox_activity`; its result says whether the activity waits for the worker."""
+
+    activity: InboxActivity
+    vote: Ballot | None
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,7 @@ class Delivered:
     status: int | None
 
 
-Write = InboxActivity | HostSpoke | Processed | VoteCast | Delivered
+Write = Arrival | HostSpoke | Processed | VoteCast | Delivered
 
 
 async def apply(db: aiosqlite.Connection, batch: list[Write]) -> list[Any]:
@@ -83,16 +100,47 @@ def _values(row_width: int, rows: int) -> str:
     return ", ".join([row] * rows)
 
 
-async def _save_inbox(db: aiosqlite.Connection, rows: Sequence[Any]) -> list[bool]:
+async def _save_arrivals(db: aiosqlite.Connection, arrivals: Sequence[Any]) -> list[bool]:
+    """Store each new activity, counting the votes that may be counted now (see the
+    module docstring); True for each new one that waits for the worker."""
+    counted_now = await _counted_now(db, arrivals)
     new = {row[0] for row in await db.execute_fetchall(
-        "INSERT OR IGNORE INTO inbox_activity (id, actor, type, body, received_at) VALUES "
-        + _values(5, len(rows)) + " RETURNING id",
-        [v for a in rows for v in (a.id, a.actor, a.type, a.body, a.received_at)])}
-    found = []
-    for activity in rows:
-        found.append(activity.id in new)
-        new.discard(activity.id)
-    return found
+        "INSERT OR IGNORE INTO inbox_activity (id, actor, type, body, received_at,"
+        " processed_at) VALUES " + _values(6, len(arrivals)) + " RETURNING id",
+        [v for a, counted in zip(arrivals, counted_now, strict=True) for v in (
+            a.activity.id, a.activity.actor, a.activity.type, a.activity.body,
+            a.activity.received_at, a.activity.received_at if counted else None)])}
+    waits, votes = [], []
+    for arrival, counted in zip(arrivals, counted_now, strict=True):
+        is_new = arrival.activity.id in new
+        new.discard(arrival.activity.id)
+        waits.append(is_new and not counted)
+        if is_new and counted:
+            v = arrival.vote
+            votes.append(VoteCast(v.poll_id, v.voter, v.choices, v.single, v.object_id,
+                                  arrival.activity.received_at))
+    if votes:
+        await _cast_votes(db, votes)
+    return waits
+
+
+async def _counted_now(db: aiosqlite.Connection, arrivals: Sequence[Any]) -> list[bool]:
+    """Per arrival, whether its vote is counted in this transaction: each one up to
+    the first that must wait, provided nothing stored earlier waits (a NULL row
+    below) and its Note was not deleted before it came. An arrival that waits makes
+    every later one wait, whatever it shares with them."""
+    notes = [a.vote.object_id for a in arrivals if a.vote is not None]
+    if not notes:
+        return [False] * len(arrivals)
+    found = {row[0] for row in await db.execute_fetchall(
+        f"SELECT id FROM object_tombstone WHERE id IN ({', '.join('?' * len(notes))})"
+        " UNION ALL SELECT NULL WHERE EXISTS"
+        " (SELECT 1 FROM inbox_activity WHERE processed_at IS NULL)", notes)}
+    counted, waiting = [], None in found
+    for arrival in arrivals:
+        waiting = waiting or arrival.vote is None or arrival.vote.object_id in found
+        counted.append(not waiting)
+    return counted
 
 
 async def _host_spoke(db: aiosqlite.Connection, items: Sequence[Any]) -> list[None]:
@@ -165,6 +213,6 @@ async def _count_voters(db: aiosqlite.Connection, votes: list[VoteCast]) -> None
 
 Writer = Callable[[aiosqlite.Connection, Sequence[Any]], Awaitable[list[Any]]]
 WRITERS: list[tuple[type, Writer]] = [
-    (InboxActivity, _save_inbox), (HostSpoke, _host_spoke), (Processed, _processed),
+    (Arrival, _save_arrivals), (HostSpoke, _host_spoke), (Processed, _processed),
     (VoteCast, _cast_votes), (Delivered, _delivered),
 ]

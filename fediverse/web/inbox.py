@@ -2,12 +2,12 @@
 
 Requests that fail verification are refused here, synchronously, with the
 reason; an accepted activity is on disk (deduplicated by id) before the 202,
-and is applied afterwards by the inbox worker.
+and is applied afterwards by the inbox worker; a plain vote is counted in the
+same transaction that stores it (`poll_activities.vote_on_arrival`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ from activitypub.errors import NotFound, UnsupportedMediaType
 from activitypub.vocab import domain_of, host_of
 
 from ..authentication import SignedRequest, UnknownActorDelete, authenticate
+from ..poll_activities import vote_on_arrival
 from ..ratelimit import budget_of
 from ..storage import InboxActivity
 from . import services
@@ -51,11 +52,11 @@ async def inbox(username: str | None = None) -> Response:
     if wait := budget.charge(domain_of(actor.id)):  # a Sybil flood (security.md A35)
         return Response("", status=429, headers={"Retry-After": str(wait)})
     await s.store.record_host_success(host_of(actor.id))  # it speaks again
-    stored = await s.store.save_inbox_activity(InboxActivity(
+    waits = await s.store.save_inbox_activity(InboxActivity(
         id=activity["id"], actor=actor.id, type=activity["type"],
-        body=json.dumps(activity), received_at=time.time(),
-    ))
-    if stored:
+        body=body.decode("utf-8"), received_at=time.time(),  # as sent: it parsed as UTF-8
+    ), await vote_on_arrival(s, activity, actor.id))
+    if waits:
         s.inbox_wake.set()
     return Response("", status=202)
 
