@@ -216,7 +216,12 @@ def verify(
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive lookup, so a plain dict works as well as Quart's Headers."""
+    """Case-insensitive lookup, so a plain dict works as well as Quart's Headers. A
+    verification looks up half a dozen headers: a mapping that answers `name` (in
+    lower case) directly, as the inbox's does, spares a scan of all of them each time."""
+    found = headers.get(name)
+    if found is not None:
+        return found
     for key, value in headers.items():
         if key.lower() == name:
             return value

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from importlib import resources
@@ -48,6 +49,8 @@ from . import (
 )
 from .group_commit import GroupCommit
 
+FAILING_HOSTS_SECONDS = 5.0
+
 
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in `migrations/`, in order."""
@@ -64,6 +67,8 @@ class SqliteStore:
         self._db = db
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._failing: set[str] = set()
+        self._failing_read_at = -FAILING_HOSTS_SECONDS
         self._writes: GroupCommit[sqlite_writes.Write, Any] = GroupCommit(
             self._apply_writes, max_batch=sqlite_writes.MAX_BATCH)
 
@@ -516,15 +521,29 @@ class SqliteStore:
             )
             row = await cursor.fetchone()
         assert row is not None
+        self._failing_hosts().add(host)
         return float(row[0])
 
     async def record_host_success(self, host: str) -> None:
         """Every accepted inbox POST and every delivered activity says this, and almost
-        always of a host with no failures: a lookup finds that out without a write.
-        (A failure recorded just after the lookup is as if it came just after the
-        delete.) Otherwise the delete rides along in the next group commit."""
-        if self._lookup("SELECT 1 FROM host_health WHERE host = ?", (host,)):
+        always of a host with no failures: the hosts with a failure record, kept in
+        memory, tell without a write or even a lookup (a failure recorded just after
+        is as if it came just after the delete). Otherwise the delete rides along in
+        the next group commit."""
+        failing = self._failing_hosts()
+        if host in failing:
+            failing.discard(host)
             await self._writes.submit(sqlite_writes.HostSpoke(host))
+
+    def _failing_hosts(self) -> set[str]:
+        """Hosts with a failure record. This process adds the failures it records; the
+        set is read again every FAILING_HOSTS_SECONDS for those another one records
+        (a CLI command's delivery run): a host is called unavailable after days."""
+        now = time.monotonic()
+        if now - self._failing_read_at >= FAILING_HOSTS_SECONDS:
+            self._failing = {row[0] for row in self._lookup_all("SELECT host FROM host_health")}
+            self._failing_read_at = now
+        return self._failing
 
     async def mark_host_unavailable(self, host: str, now: float) -> None:
         await self._run("UPDATE host_health SET unavailable_since = ? WHERE host = ?",
@@ -577,12 +596,12 @@ class SqliteStore:
         return created
 
     async def poll(self, poll_id: int) -> Poll | None:
-        row = self._lookup("SELECT * FROM poll WHERE id = ? AND deleted_at IS NULL", (poll_id,))
-        if row is None:
-            return None
-        options = self._lookup_all(
-            "SELECT name FROM poll_option WHERE poll_id = ? ORDER BY idx", (poll_id,))
-        return _poll(row, tuple(o[0] for o in options))
+        """One lookup with its options (every arriving vote reads its poll)."""
+        row = self._lookup(
+            "SELECT *, (SELECT json_group_array(name) FROM (SELECT name FROM poll_option"
+            " WHERE poll_id = poll.id ORDER BY idx)) AS option_names"
+            " FROM poll WHERE id = ? AND deleted_at IS NULL", (poll_id,))
+        return _poll(row, tuple(json.loads(row["option_names"]))) if row else None
 
     async def polls(self, username: str) -> list[Poll]:
         rows = await self._all(

@@ -9,11 +9,11 @@ same transaction that stores it (`poll_activities.vote_on_arrival`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from quart import Blueprint, Response, current_app, request
+from werkzeug.datastructures import Headers
 
 from activitypub.errors import NotFound, UnsupportedMediaType
 from activitypub.vocab import domain_of, host_of
@@ -21,7 +21,7 @@ from activitypub.vocab import domain_of, host_of
 from ..authentication import SignedRequest, UnknownActorDelete, authenticate
 from ..poll_activities import vote_on_arrival
 from ..ratelimit import budget_of
-from ..storage import InboxActivity
+from ..storage import InboxActivity, Store
 from . import services
 
 bp = Blueprint("inbox", __name__)
@@ -33,13 +33,13 @@ ACTIVITY_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
 @bp.post("/users/<username>/inbox")
 async def inbox(username: str | None = None) -> Response:
     s = services()
-    if username is not None and await s.store.local_actor(username) is None:
+    if username is not None and not await _is_local_actor(s.store, username):
         raise NotFound(f"no actor {username!r} here")
     media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type not in ACTIVITY_MEDIA_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/activity+json")
     body = cast(bytes, await request.get_data(cache=False, as_text=False))
-    headers = cast(Mapping[str, str], request.headers)  # case-insensitive, read-only here
+    headers = _lower_cased(request.headers)
     try:
         actor, activity = await authenticate(
             SignedRequest(request.method, _request_target(), headers, body),
@@ -59,6 +59,27 @@ async def inbox(username: str | None = None) -> Response:
     if waits:
         s.inbox_wake.set()
     return Response("", status=202)
+
+
+async def _is_local_actor(store: Store, username: str) -> bool:
+    """Local actors are never removed, so one found is remembered (for the app's
+    life): a personal inbox costs no lookup per request. An unknown name is looked
+    up each time, since `peiling init` may add it while we serve."""
+    known: set[str] = current_app.extensions.setdefault(f"{__name__}.local_actors", set())
+    if username not in known:
+        if await store.local_actor(username) is None:
+            return False
+        known.add(username)
+    return True
+
+
+def _lower_cased(headers: Headers) -> dict[str, str]:
+    """The request's headers by lower-cased name, the first of repeated ones (as
+    `Headers.get` reads them): verification looks each up directly (`httpsig._header`)."""
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        found.setdefault(name.lower(), value)
+    return found
 
 
 def _request_target() -> str:
