@@ -64,26 +64,23 @@ async def on_delete(services: Services, activity: JsonObject, actor: str) -> Non
         await services.store.tombstone_object(object_id, time.time())
 
 
-async def vote_on_arrival(services: Services, activity: JsonObject, actor: str,
-                          ) -> Ballot | None:
-    """The vote a Create of one Note carries, when it counts as things stand: it names
-    an option of our open poll and `actor` is not the poll's own. Anything else (a
-    reply, several objects, a refused vote) is None and left to the worker, which
-    logs why a vote did not count; whether the Note was deleted first is for the
-    store to check in the transaction that counts it."""
+def vote_on_arrival(services: Services, activity: JsonObject, actor: str) -> Ballot | None:
+    """The vote a Create of one Note carries, for the store to count as it stores the
+    activity (it checks the poll, the option and the Note there, where they cannot
+    change under it). Anything else (several objects, a Note that is not in reply to
+    one of our polls, a vote by one of our own actors) is None and left to the
+    worker, which also logs why a vote did not count."""
     objects = as_list(activity.get("object"))
     if activity.get("type") != "Create" or len(objects) != 1:
         return None
     note = objects[0]
     if not isinstance(note, dict) or not has_type(note, *NOTE_TYPES):
         return None
-    poll = await _poll_answered(services, note)
+    poll_id = services.urls.poll_id_of(get_id(note.get("inReplyTo")) or "")
     name = note.get("name")
-    if poll is None or not isinstance(name, str) or _refusal(services, poll, actor):
+    if poll_id is None or not isinstance(name, str) or services.urls.username_of(actor):
         return None
-    choices = polls.choices_for(poll, [name])
-    return Ballot(poll.id, actor, tuple(choices), not poll.multiple,
-                  str(note["id"])) if choices else None
+    return Ballot(poll_id, actor, name, str(note["id"]))
 
 
 async def _answer(services: Services, note: JsonObject, actor: str) -> None:

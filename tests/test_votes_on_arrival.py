@@ -101,8 +101,8 @@ def arrival(n: int, actor: str = "a", kind: str = "Create") -> InboxActivity:
                          received_at=T0 + n)
 
 
-def ballot(poll_id: int, n: int, actor: str = "a", choice: int = 0) -> Ballot:
-    return Ballot(poll_id, f"{M}/{actor}", (choice,), True, f"{M}/{actor}/notes/{n}")
+def ballot(poll_id: int, n: int, actor: str = "a", option: str = "ja") -> Ballot:
+    return Ballot(poll_id, f"{M}/{actor}", option, f"{M}/{actor}/notes/{n}")
 
 
 async def test_arrivals_sharing_one_commit_are_counted_up_to_the_first_that_waits(
@@ -117,7 +117,7 @@ async def test_arrivals_sharing_one_commit_are_counted_up_to_the_first_that_wait
     waits = await asyncio.gather(
         store.save_inbox_activity(arrival(1, "a"), ballot(poll.id, 1, "a")),
         store.save_inbox_activity(arrival(2, "f", "Follow")),
-        store.save_inbox_activity(arrival(3, "b"), ballot(poll.id, 3, "b", 1)),
+        store.save_inbox_activity(arrival(3, "b"), ballot(poll.id, 3, "b", "nee")),
         store.save_inbox_activity(arrival(1, "a"), ballot(poll.id, 1, "a")),
         store.save_inbox_activity(arrival(5, "d"), ballot(poll.id, 5, "d")),
     )
@@ -139,3 +139,42 @@ async def test_a_deleted_note_waits_so_the_worker_can_drop_it(store: SqliteStore
 
     assert waits is True
     assert await store.tally(poll.id) == Tally((0, 0), 0)
+
+
+@pytest.mark.parametrize("change", ["closed", "deleted", "no such poll", "other case"])
+async def test_a_vote_the_poll_does_not_take_waits_for_the_worker(store: SqliteStore,
+                                                                  change: str):
+    # Given a poll, closed before the vote arrives, deleted, absent, or without the
+    # option exactly as named
+    draft = PollDraft("Eens?", end_time=time.time() + 3600, options=("ja", "nee"))
+    poll = await store.create_poll("bieb", validate(draft, time.time()), T0)
+    vote = ballot(poll.id, 1)
+    if change == "closed":
+        await store.set_poll_end(poll.id, T0 + 1, T0 + 1)
+    elif change == "deleted":
+        await store.delete_poll(poll.id, T0)
+    elif change == "no such poll":
+        vote = ballot(poll.id + 1, 1)
+    else:
+        vote = ballot(poll.id, 1, option="Ja")
+
+    # When it arrives
+    waits = await store.save_inbox_activity(arrival(1), vote)
+
+    # Then nothing is counted on arrival: the worker applies the rules (and a Note
+    # that names no option may be a reply)
+    assert waits is True
+    assert await store.tally(poll.id) == Tally((0, 0), 0)
+
+
+async def test_a_second_single_choice_vote_is_stored_processed_and_not_counted(
+        store: SqliteStore):
+    draft = PollDraft("Eens?", end_time=time.time() + 3600, options=("ja", "nee"))
+    poll = await store.create_poll("bieb", validate(draft, time.time()), T0)
+
+    waits = [await store.save_inbox_activity(arrival(1), ballot(poll.id, 1)),
+             await store.save_inbox_activity(arrival(2), ballot(poll.id, 2, option="nee"))]
+
+    assert waits == [False, False]  # as the worker would: applied, nothing more counted
+    assert await store.tally(poll.id) == Tally((1, 0), 1)
+    assert await store.pending_inbox_activities(10) == []

@@ -54,13 +54,14 @@ class InboxActivity:
 
 @dataclass(frozen=True)
 class Ballot:
-    """A vote the inbox recognised as it arrived: `voter`'s choices (option indexes)
-    on one poll, carried by the Note `object_id`; stored with its activity."""
+    """A vote the inbox recognised as it arrived: `voter` names `option` of poll
+    `poll_id` with the Note `object_id`. Stored with its activity, it is counted in
+    that transaction if the poll is open and has exactly that option, so the poll
+    is never read on the way in (see `save_inbox_activity`)."""
 
     poll_id: int
     voter: str
-    choices: tuple[int, ...]
-    single: bool
+    option: str
     object_id: str
 
 

@@ -248,8 +248,9 @@ class SqliteStore:
         """True when the activity is new and waits for the inbox worker; returns once
         the row is on disk (group commit). A `vote` is counted in that same
         transaction and its activity stored as processed, so the worker never reads
-        it back: unless activities stored before it still wait (it then waits too, so
-        the worker applies everything in arrival order) or its Note was deleted."""
+        it back: if its poll is open and has the option, its Note was not deleted,
+        and no activity stored before it still waits. Otherwise it waits too, and
+        the worker applies everything in arrival order, with every rule."""
         waits: bool = await self._writes.submit(sqlite_writes.Arrival(activity, vote))
         return waits
 

@@ -10,12 +10,16 @@ id sent twice is new only the first time.
 
 An arriving vote is counted in the transaction that stores its activity
 (`Arrival`), which spares the inbox worker a second pass (read the row back,
-parse it, write again) for the commonest activity there is. That is only
-allowed while it keeps the worker's promise that activities sharing an actor or
-an object are applied in arrival order (security.md A36): when no activity
-stored before it is still waiting for the worker, everything before it has been
-applied, so applying it now is applying it in turn. Otherwise, and when its
-Note was deleted before it came, it is stored to wait like any other activity.
+parse it, write again) for the commonest activity there is; the poll is read
+here, not on the way in, so its state cannot change between the check and the
+count. That is only allowed while it keeps the worker's promise that
+activities sharing an actor or an object are applied in arrival order
+(security.md A36): when no activity stored before it is still waiting for the
+worker, everything before it has been applied, so applying it now is applying
+it in turn. A vote that does not plainly count (its poll closed, deleted or
+without that option, its Note deleted first) is stored to wait like any other
+activity: the worker applies its rules, and a Note naming no option may be a
+reply.
 
 Batches are at most `MAX_BATCH` items; a vote has at most `polls.MAX_OPTIONS`
 choices, which keeps every statement under SQLite's 32,766 variables.
@@ -101,46 +105,59 @@ def _values(row_width: int, rows: int) -> str:
 
 
 async def _save_arrivals(db: aiosqlite.Connection, arrivals: Sequence[Any]) -> list[bool]:
-    """Store each new activity, counting the votes that may be counted now (see the
-    module docstring); True for each new one that waits for the worker."""
-    counted_now = await _counted_now(db, arrivals)
+    """Store each new activity, counting the votes that count now (see the module
+    docstring); True for each new one that waits for the worker."""
+    plans = await _counted_now(db, arrivals)
     new = {row[0] for row in await db.execute_fetchall(
         "INSERT OR IGNORE INTO inbox_activity (id, actor, type, body, received_at,"
         " processed_at) VALUES " + _values(6, len(arrivals)) + " RETURNING id",
-        [v for a, counted in zip(arrivals, counted_now, strict=True) for v in (
+        [v for a, plan in zip(arrivals, plans, strict=True) for v in (
             a.activity.id, a.activity.actor, a.activity.type, a.activity.body,
-            a.activity.received_at, a.activity.received_at if counted else None)])}
+            a.activity.received_at, None if plan is None else a.activity.received_at)])}
     waits, votes = [], []
-    for arrival, counted in zip(arrivals, counted_now, strict=True):
+    for arrival, plan in zip(arrivals, plans, strict=True):
         is_new = arrival.activity.id in new
         new.discard(arrival.activity.id)
-        waits.append(is_new and not counted)
-        if is_new and counted:
-            v = arrival.vote
-            votes.append(VoteCast(v.poll_id, v.voter, v.choices, v.single, v.object_id,
+        waits.append(is_new and plan is None)
+        if is_new and plan is not None:
+            v, (choice, multiple) = arrival.vote, plan
+            votes.append(VoteCast(v.poll_id, v.voter, (choice,), not multiple, v.object_id,
                                   arrival.activity.received_at))
     if votes:
         await _cast_votes(db, votes)
     return waits
 
 
-async def _counted_now(db: aiosqlite.Connection, arrivals: Sequence[Any]) -> list[bool]:
-    """Per arrival, whether its vote is counted in this transaction: each one up to
-    the first that must wait, provided nothing stored earlier waits (a NULL row
-    below) and its Note was not deleted before it came. An arrival that waits makes
-    every later one wait, whatever it shares with them."""
-    notes = [a.vote.object_id for a in arrivals if a.vote is not None]
-    if not notes:
-        return [False] * len(arrivals)
-    found = {row[0] for row in await db.execute_fetchall(
-        f"SELECT id FROM object_tombstone WHERE id IN ({', '.join('?' * len(notes))})"
-        " UNION ALL SELECT NULL WHERE EXISTS"
-        " (SELECT 1 FROM inbox_activity WHERE processed_at IS NULL)", notes)}
-    counted, waiting = [], None in found
-    for arrival in arrivals:
-        waiting = waiting or arrival.vote is None or arrival.vote.object_id in found
-        counted.append(not waiting)
-    return counted
+async def _counted_now(db: aiosqlite.Connection, arrivals: Sequence[Any],
+                       ) -> list[tuple[int, int] | None]:
+    """Per arrival, the (option index, poll.multiple) its vote is counted with in this
+    transaction, or None when it waits: each arrival up to the first that must wait,
+    provided nothing stored earlier waits (the row numbered -1 below). A vote counts
+    when its poll exists, is not deleted and was open when it arrived (the rule of
+    `polls.refusal`), names an option exactly (`polls.choices_for`), and its Note
+    was not deleted first."""
+    votes = [(n, a.vote) for n, a in enumerate(arrivals) if a.vote is not None]
+    if not votes:
+        return [None] * len(arrivals)
+    rows = await db.execute_fetchall(
+        "WITH arrived (n, poll_id, name, object_id, at) AS (VALUES "
+        + _values(5, len(votes)) + ")"
+        " SELECT a.n, o.idx, p.multiple FROM arrived a"
+        " JOIN poll p ON p.id = a.poll_id AND p.deleted_at IS NULL"
+        " AND a.at < coalesce(p.closed_at, p.end_time)"
+        " JOIN poll_option o ON o.poll_id = p.id AND o.name = a.name"
+        " WHERE NOT EXISTS (SELECT 1 FROM object_tombstone t WHERE t.id = a.object_id)"
+        " UNION ALL SELECT -1, 0, 0 WHERE EXISTS"
+        " (SELECT 1 FROM inbox_activity WHERE processed_at IS NULL)",
+        [value for n, v in votes for value in (
+            n, v.poll_id, v.option, v.object_id, arrivals[n].activity.received_at)])
+    counted = {row[0]: (row[1], row[2]) for row in rows}
+    plans: list[tuple[int, int] | None] = []
+    waiting = -1 in counted
+    for n in range(len(arrivals)):
+        waiting = waiting or n not in counted
+        plans.append(None if waiting else counted[n])
+    return plans
 
 
 async def _host_spoke(db: aiosqlite.Connection, items: Sequence[Any]) -> list[None]:
