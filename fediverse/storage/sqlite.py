@@ -147,8 +147,13 @@ class SqliteStore:
         return rows[0] if rows else None
 
     async def _apply_writes(self, batch: list[sqlite_writes.Write]) -> list[Any]:
-        async with self._transaction() as db:
-            return await sqlite_writes.apply(db, batch)
+        """One group-commit batch in one hand-off to the database thread (see
+        `sqlite_writes`). aiosqlite has no public call to run a function there;
+        `_execute` is the primitive all of its methods are made of."""
+        async with self._lock:
+            results: list[Any] = await self._db._execute(  # type: ignore[no-untyped-call]
+                _apply_in_transaction, self._db, batch)
+            return results
 
     # local actors
 
@@ -814,6 +819,21 @@ async def _recount(db: aiosqlite.Connection, poll_id: int, now: float) -> None:
         "UPDATE poll SET voters_count = (SELECT count(*) FROM poll_voter WHERE poll_id = ?),"
         " tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
         (poll_id, now, poll_id))
+
+
+def _apply_in_transaction(db: aiosqlite.Connection, batch: list[sqlite_writes.Write],
+                          ) -> list[Any]:
+    """On the database thread: the whole batch, or nothing."""
+    connection = db._conn
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        results = sqlite_writes.apply(connection, batch)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return results
 
 
 def _reader(path: Path | str) -> sqlite3.Connection:
