@@ -21,7 +21,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from importlib import resources
 from pathlib import Path
@@ -49,7 +49,28 @@ from . import (
 )
 from .group_commit import GroupCommit
 
-FAILING_HOSTS_SECONDS = 5.0
+KEPT_SECONDS = 5.0
+
+
+class _KeptSet:
+    """A small table's keys kept in memory, for a check every request makes (blocked
+    domains; hosts with a failure record): a lookup on the reader costs more there
+    than the rest of the check, since the busy writer's commits keep emptying the
+    reader's page cache. This process's own changes apply at once; the table is
+    read again every KEPT_SECONDS for what another process writes (a CLI command),
+    so that takes effect within seconds."""
+
+    def __init__(self, read: Callable[[], Iterable[sqlite3.Row]]) -> None:
+        self._read = read
+        self._keys: set[str] = set()
+        self._read_at = -KEPT_SECONDS
+
+    def current(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._read_at >= KEPT_SECONDS:
+            self._keys = {row[0] for row in self._read()}
+            self._read_at = now
+        return self._keys
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -67,8 +88,8 @@ class SqliteStore:
         self._db = db
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._failing: set[str] = set()
-        self._failing_read_at = -FAILING_HOSTS_SECONDS
+        self._failing = _KeptSet(lambda: self._lookup_all("SELECT host FROM host_health"))
+        self._blocked = _KeptSet(lambda: self._lookup_all("SELECT domain FROM blocked_domain"))
         self._writes: GroupCommit[sqlite_writes.Write, Any] = GroupCommit(
             self._apply_writes, max_batch=sqlite_writes.MAX_BATCH)
 
@@ -241,10 +262,11 @@ class SqliteStore:
             "INSERT OR IGNORE INTO blocked_domain (domain, created_at) VALUES (?, ?)",
             (domain.lower(), now),
         )
+        self._blocked.current().add(domain.lower())
 
     async def is_blocked(self, domain: str) -> bool:
-        row = self._lookup("SELECT 1 FROM blocked_domain WHERE domain = ?", (domain.lower(),))
-        return row is not None
+        """Asked by every inbox POST: the blocks are kept in memory (see `_KeptSet`)."""
+        return domain.lower() in self._blocked.current()
 
     # inbox
 
@@ -527,29 +549,19 @@ class SqliteStore:
             )
             row = await cursor.fetchone()
         assert row is not None
-        self._failing_hosts().add(host)
+        self._failing.current().add(host)
         return float(row[0])
 
     async def record_host_success(self, host: str) -> None:
         """Every accepted inbox POST and every delivered activity says this, and almost
         always of a host with no failures: the hosts with a failure record, kept in
-        memory, tell without a write or even a lookup (a failure recorded just after
+        memory (`_KeptSet`), tell without a write or a lookup (a failure recorded just after
         is as if it came just after the delete). Otherwise the delete rides along in
         the next group commit."""
-        failing = self._failing_hosts()
+        failing = self._failing.current()
         if host in failing:
             failing.discard(host)
             await self._writes.submit(sqlite_writes.HostSpoke(host))
-
-    def _failing_hosts(self) -> set[str]:
-        """Hosts with a failure record. This process adds the failures it records; the
-        set is read again every FAILING_HOSTS_SECONDS for those another one records
-        (a CLI command's delivery run): a host is called unavailable after days."""
-        now = time.monotonic()
-        if now - self._failing_read_at >= FAILING_HOSTS_SECONDS:
-            self._failing = {row[0] for row in self._lookup_all("SELECT host FROM host_health")}
-            self._failing_read_at = now
-        return self._failing
 
     async def mark_host_unavailable(self, host: str, now: float) -> None:
         await self._run("UPDATE host_health SET unavailable_since = ? WHERE host = ?",
