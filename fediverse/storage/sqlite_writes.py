@@ -144,13 +144,12 @@ def _stored(db: sqlite3.Connection, ids: list[str]) -> set[str]:
 
 
 def _counted_now(db: sqlite3.Connection, arrivals: Sequence[Any],
-                       ) -> list[tuple[int, int] | None]:
+                 ) -> list[tuple[int, int] | None]:
     """Per arrival, the (option index, poll.multiple) its vote is counted with in this
     transaction, or None when it waits: each arrival up to the first that must wait,
-    provided nothing stored earlier waits. A vote counts
-    when its poll exists, is not deleted and was open when it arrived (the rule of
-    `polls.refusal`), names an option exactly (`polls.choices_for`), and its Note
-    was not deleted first."""
+    provided nothing stored earlier waits. A vote counts when its poll exists, is
+    not deleted and was open when it arrived (the rule of `polls.refusal`), names
+    an option exactly (`polls.choices_for`), and its Note was not deleted first."""
     votes = [(n, a.vote) for n, a in enumerate(arrivals) if a.vote is not None]
     if not votes:
         return [None] * len(arrivals)
