@@ -5,9 +5,10 @@ One writing connection in WAL mode with `synchronous=FULL`: a row we answered
 different coroutines could interleave inside a transaction; `_lock` makes each
 method one atomic unit. The hot writes (inbox activities, votes, finished
 deliveries; `sqlite_writes`) go through group commit: many callers, one
-transaction and one fsync, each caller answered once its batch is on disk.
+transaction and one fsync, each caller answered once its batch is on disk; a
+batch goes to aiosqlite's thread in one hand-off, BEGIN to COMMIT.
 
-Lookups by key on the hot paths (the inbox's checks, a vote's poll) run on a
+Lookups by key on the hot paths (the inbox's checks, a reply's poll) run on a
 second, reader connection, right on the event loop: handing a statement to
 aiosqlite's thread and back costs far more CPU than an indexed lookup, and
 waits behind whatever the writer is doing (an fsync). WAL readers never wait
@@ -555,9 +556,9 @@ class SqliteStore:
     async def record_host_success(self, host: str) -> None:
         """Every accepted inbox POST and every delivered activity says this, and almost
         always of a host with no failures: the hosts with a failure record, kept in
-        memory (`_KeptSet`), tell without a write or a lookup (a failure recorded just after
-        is as if it came just after the delete). Otherwise the delete rides along in
-        the next group commit."""
+        memory (`_KeptSet`), tell that without a write or a lookup (a failure recorded
+        just after is as if it came just after the delete). Otherwise the delete rides
+        along in the next group commit."""
         failing = self._failing.current()
         if host in failing:
             failing.discard(host)
@@ -614,7 +615,7 @@ class SqliteStore:
         return created
 
     async def poll(self, poll_id: int) -> Poll | None:
-        """One lookup with its options (every arriving vote reads its poll)."""
+        """The poll with its options, in one lookup."""
         row = self._lookup(
             "SELECT *, (SELECT json_group_array(name) FROM (SELECT name FROM poll_option"
             " WHERE poll_id = poll.id ORDER BY idx)) AS option_names"

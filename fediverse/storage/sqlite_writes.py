@@ -5,8 +5,7 @@ A batch is applied in one hand-off to the database thread, BEGIN to COMMIT
 to come back, which on a busy loop takes milliseconds, and callers waiting for
 a batch's commit cannot be answered meanwhile. So these functions are plain
 `sqlite3` code, and each kind of write is one statement for the whole batch (a
-multi-row INSERT whose RETURNING names the rows that were new, or one
-executemany) rather than one per row. Rows are written in
+multi-row INSERT, or one executemany) rather than one per row. Rows are written in
 queue order, so the unique indexes decide exactly as they did one call at a
 time: of two single-choice votes by one voter the first wins, and an activity
 id sent twice is new only the first time.
