@@ -8,6 +8,8 @@ low exponent can never become the thing that authenticates an actor.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -19,6 +21,7 @@ KEY_SIZE = 2048
 PUBLIC_EXPONENT = 65537
 MIN_REMOTE_KEY_SIZE = 2048
 MAX_REMOTE_KEY_SIZE = 4096
+LOADED_KEYS_KEPT = 2048
 
 
 def generate_private_key() -> RSAPrivateKey:
@@ -52,11 +55,15 @@ def load_private_key(pem: str) -> RSAPrivateKey:
     return key
 
 
+@lru_cache(maxsize=LOADED_KEYS_KEPT)
 def load_public_key(pem: str) -> RSAPublicKey:
     """A peer's `publicKeyPem`, admitted only if it is RSA 2048-4096 bits with e = 65537.
 
     Every failure is a SignatureError because the key came from a remote actor
     document: a request that rests on an unusable key is simply not authenticated.
+    Every inbox POST needs its sender's key, and parsing the PEM costs a third of
+    the RSA verification it serves, so loaded keys are kept by their text (the
+    same text always makes the same key; a refused one is not kept).
     """
     try:
         key = serialization.load_pem_public_key(pem.encode("utf-8"))

@@ -6,6 +6,10 @@ whatever else it carries; otherwise one with `content` is a reply, and a bare
 `name` that matches nothing is dropped, not shown as a reply. Everything is
 answered 202 either way (the inbox already did); what does not count is simply
 not counted.
+
+A plain vote (a Create of one Note that counts) is recognised by the inbox as it
+arrives (`vote_on_arrival`) and counted as its activity is stored; the worker
+applies everything else, with the same rules.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from activitypub.vocab import JsonObject, as_list, get_id, has_type, host_of
 from . import polls
 from .discussion import sanitize_remote_html
 from .services import Services
-from .storage import RemoteActor, Reply
+from .storage import Ballot, RemoteActor, Reply
 
 log = logging.getLogger(__name__)
 NOTE_TYPES = ("Note", "Answer", "Article", "Page")
@@ -60,9 +64,27 @@ async def on_delete(services: Services, activity: JsonObject, actor: str) -> Non
         await services.store.tombstone_object(object_id, time.time())
 
 
-async def _answer(services: Services, note: JsonObject, actor: str) -> None:
+def vote_on_arrival(services: Services, activity: JsonObject, actor: str) -> Ballot | None:
+    """The vote a Create of one Note carries, for the store to count as it stores the
+    activity (it checks the poll, the option and the Note there, where they cannot
+    change under it). Anything else (several objects, a Note that is not in reply to
+    one of our polls, a vote by one of our own actors) is None and left to the
+    worker, which also logs why a vote did not count."""
+    objects = as_list(activity.get("object"))
+    if activity.get("type") != "Create" or len(objects) != 1:
+        return None
+    note = objects[0]
+    if not isinstance(note, dict) or not has_type(note, *NOTE_TYPES):
+        return None
     poll_id = services.urls.poll_id_of(get_id(note.get("inReplyTo")) or "")
-    poll = await services.store.poll(poll_id) if poll_id is not None else None
+    name = note.get("name")
+    if poll_id is None or not isinstance(name, str) or services.urls.username_of(actor):
+        return None
+    return Ballot(poll_id, actor, name, str(note["id"]))
+
+
+async def _answer(services: Services, note: JsonObject, actor: str) -> None:
+    poll = await _poll_answered(services, note)
     if poll is None or await services.store.is_object_tombstoned(get_id(note) or ""):
         return  # not ours, or its Delete came first: a late Create does not revive it
     name = note.get("name")
@@ -72,16 +94,24 @@ async def _answer(services: Services, note: JsonObject, actor: str) -> None:
         await _reply(services, poll, note, actor)
 
 
+async def _poll_answered(services: Services, note: JsonObject) -> polls.Poll | None:
+    """Our poll that `note` answers (`inReplyTo`), if any."""
+    poll_id = services.urls.poll_id_of(get_id(note.get("inReplyTo")) or "")
+    return await services.store.poll(poll_id) if poll_id is not None else None
+
+
+def _refusal(services: Services, poll: polls.Poll, actor: str) -> str | None:
+    return polls.refusal(poll, actor, time.time(), services.urls.actor(poll.local_username))
+
+
 async def _vote(services: Services, poll: polls.Poll, name: str, note: JsonObject,
                 actor: str) -> None:
-    now = time.time()
-    owner = services.urls.actor(poll.local_username)
-    reason = polls.refusal(poll, actor, now, owner)
+    reason = _refusal(services, poll, actor)
     if reason:
         log.info("vote by %s on poll %s not counted: %s", actor, poll.id, reason)
         return
     await services.store.record_vote(poll.id, actor, polls.choices_for(poll, [name]),
-                                     not poll.multiple, get_id(note), now)
+                                     not poll.multiple, get_id(note), time.time())
 
 
 async def _reply(services: Services, poll: polls.Poll, note: JsonObject, actor: str) -> None:

@@ -54,6 +54,19 @@ class InboxActivity:
 
 
 @dataclass(frozen=True)
+class Ballot:
+    """A vote the inbox recognised as it arrived: `voter` names `option` of poll
+    `poll_id` with the Note `object_id`. Stored with its activity, it is counted in
+    that transaction if the poll is open and has exactly that option, so the poll
+    is never read on the way in (see `save_inbox_activity`)."""
+
+    poll_id: int
+    voter: str
+    option: str
+    object_id: str
+
+
+@dataclass(frozen=True)
 class Follow:
     local_username: str
     actor_id: str
@@ -172,7 +185,8 @@ class Store(Protocol):
     async def is_blocked(self, domain: str) -> bool: ...
 
     # inbox
-    async def save_inbox_activity(self, activity: InboxActivity) -> bool: ...
+    async def save_inbox_activity(self, activity: InboxActivity,
+                                  vote: Ballot | None = None) -> bool: ...
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]: ...
     async def mark_inbox_processed(
         self, activity_id: str, now: float, error: str | None

@@ -5,9 +5,10 @@ One writing connection in WAL mode with `synchronous=FULL`: a row we answered
 different coroutines could interleave inside a transaction; `_lock` makes each
 method one atomic unit. The hot writes (inbox activities, votes, finished
 deliveries; `sqlite_writes`) go through group commit: many callers, one
-transaction and one fsync, each caller answered once its batch is on disk.
+transaction and one fsync, each caller answered once its batch is on disk; a
+batch goes to aiosqlite's thread in one hand-off, BEGIN to COMMIT.
 
-Lookups by key on the hot paths (the inbox's checks, a vote's poll) run on a
+Lookups by key on the hot paths (the inbox's checks, a reply's poll) run on a
 second, reader connection, right on the event loop: handing a statement to
 aiosqlite's thread and back costs far more CPU than an indexed lookup, and
 waits behind whatever the writer is doing (an fsync). WAL readers never wait
@@ -21,6 +22,7 @@ import asyncio
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict
@@ -36,6 +38,7 @@ from ..polls import Opinion, Poll, PollDraft, Tally
 from . import (
     AdminAccount,
     ApiToken,
+    Ballot,
     Delivery,
     DuplicateError,
     Follow,
@@ -59,6 +62,29 @@ from .group_commit import GroupCommit
 # commenters' e-mail addresses (security.md A40) must not reach a log that way.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
+KEPT_SECONDS = 5.0
+
+
+class _KeptSet:
+    """A small table's keys kept in memory, for a check every request makes (blocked
+    domains; hosts with a failure record): a lookup on the reader costs more there
+    than the rest of the check, since the busy writer's commits keep emptying the
+    reader's page cache. This process's own changes apply at once; the table is
+    read again every KEPT_SECONDS for what another process writes (a CLI command),
+    so that takes effect within seconds."""
+
+    def __init__(self, read: Callable[[], Iterable[sqlite3.Row]]) -> None:
+        self._read = read
+        self._keys: set[str] = set()
+        self._read_at = -KEPT_SECONDS
+
+    def current(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._read_at >= KEPT_SECONDS:
+            self._keys = {row[0] for row in self._read()}
+            self._read_at = now
+        return self._keys
+
 
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in `migrations/`, in order."""
@@ -75,6 +101,9 @@ class SqliteStore:
         self._db = db
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._failing = _KeptSet(lambda: self._lookup_all("SELECT host FROM host_health"))
+        self._blocked = _KeptSet(lambda: self._lookup_all("SELECT domain FROM blocked_domain"))
+        self._blocked_actors = _KeptSet(lambda: self._lookup_all("SELECT id FROM blocked_actor"))
         self._writes: GroupCommit[sqlite_writes.Write, Any] = GroupCommit(
             self._apply_writes, max_batch=sqlite_writes.MAX_BATCH)
 
@@ -153,8 +182,13 @@ class SqliteStore:
         return rows[0] if rows else None
 
     async def _apply_writes(self, batch: list[sqlite_writes.Write]) -> list[Any]:
-        async with self._transaction() as db:
-            return await sqlite_writes.apply(db, batch)
+        """One group-commit batch in one hand-off to the database thread (see
+        `sqlite_writes`). aiosqlite has no public call to run a function there;
+        `_execute` is the primitive all of its methods are made of."""
+        async with self._lock:
+            results: list[Any] = await self._db._execute(  # type: ignore[no-untyped-call]
+                _apply_in_transaction, self._db, batch)
+            return results
 
     # local actors
 
@@ -242,17 +276,24 @@ class SqliteStore:
             "INSERT OR IGNORE INTO blocked_domain (domain, created_at) VALUES (?, ?)",
             (domain.lower(), now),
         )
+        self._blocked.current().add(domain.lower())
 
     async def is_blocked(self, domain: str) -> bool:
-        row = self._lookup("SELECT 1 FROM blocked_domain WHERE domain = ?", (domain.lower(),))
-        return row is not None
+        """Asked by every inbox POST: the blocks are kept in memory (see `_KeptSet`)."""
+        return domain.lower() in self._blocked.current()
 
     # inbox
 
-    async def save_inbox_activity(self, activity: InboxActivity) -> bool:
-        """True when the id is new; returns once the row is on disk (group commit)."""
-        stored: bool = await self._writes.submit(activity)
-        return stored
+    async def save_inbox_activity(self, activity: InboxActivity,
+                                  vote: Ballot | None = None) -> bool:
+        """True when the activity is new and waits for the inbox worker; returns once
+        the row is on disk (group commit). A `vote` is counted in that same
+        transaction and its activity stored as processed, so the worker never reads
+        it back: if its poll is open and has the option, its Note was not deleted,
+        and no activity stored before it still waits. Otherwise it waits too, and
+        the worker applies everything in arrival order, with every rule."""
+        waits: bool = await self._writes.submit(sqlite_writes.Arrival(activity, vote))
+        return waits
 
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]:
         rows = await self._all(
@@ -522,14 +563,18 @@ class SqliteStore:
             )
             row = await cursor.fetchone()
         assert row is not None
+        self._failing.current().add(host)
         return float(row[0])
 
     async def record_host_success(self, host: str) -> None:
         """Every accepted inbox POST and every delivered activity says this, and almost
-        always of a host with no failures: a lookup finds that out without a write.
-        (A failure recorded just after the lookup is as if it came just after the
-        delete.) Otherwise the delete rides along in the next group commit."""
-        if self._lookup("SELECT 1 FROM host_health WHERE host = ?", (host,)):
+        always of a host with no failures: the hosts with a failure record, kept in
+        memory (`_KeptSet`), tell that without a write or a lookup (a failure recorded
+        just after is as if it came just after the delete). Otherwise the delete rides
+        along in the next group commit."""
+        failing = self._failing.current()
+        if host in failing:
+            failing.discard(host)
             await self._writes.submit(sqlite_writes.HostSpoke(host))
 
     async def mark_host_unavailable(self, host: str, now: float) -> None:
@@ -583,12 +628,12 @@ class SqliteStore:
         return created
 
     async def poll(self, poll_id: int) -> Poll | None:
-        row = self._lookup("SELECT * FROM poll WHERE id = ? AND deleted_at IS NULL", (poll_id,))
-        if row is None:
-            return None
-        options = self._lookup_all(
-            "SELECT name FROM poll_option WHERE poll_id = ? ORDER BY idx", (poll_id,))
-        return _poll(row, tuple(o[0] for o in options))
+        """The poll with its options, in one lookup."""
+        row = self._lookup(
+            "SELECT *, (SELECT json_group_array(name) FROM (SELECT name FROM poll_option"
+            " WHERE poll_id = poll.id ORDER BY idx)) AS option_names"
+            " FROM poll WHERE id = ? AND deleted_at IS NULL", (poll_id,))
+        return _poll(row, tuple(json.loads(row["option_names"]))) if row else None
 
     async def polls(self, username: str) -> list[Poll]:
         rows = await self._all(
@@ -879,16 +924,22 @@ class SqliteStore:
     async def block_actor(self, actor_id: str, now: float) -> None:
         await self._run("INSERT OR IGNORE INTO blocked_actor (id, created_at) VALUES (?, ?)",
                         (actor_id, now))
+        self._blocked_actors.current().add(actor_id)
 
     async def unblock_actor(self, actor_id: str) -> bool:
-        return await self._run("DELETE FROM blocked_actor WHERE id = ?", (actor_id,)) > 0
+        removed = await self._run("DELETE FROM blocked_actor WHERE id = ?", (actor_id,)) > 0
+        self._blocked_actors.current().discard(actor_id)
+        return removed
 
     async def is_actor_blocked(self, actor_id: str) -> bool:
-        return self._lookup("SELECT 1 FROM blocked_actor WHERE id = ?", (actor_id,)) is not None
+        """Asked by every inbox POST, like `is_blocked`: kept in memory."""
+        return actor_id in self._blocked_actors.current()
 
     async def unblock_domain(self, domain: str) -> bool:
-        return await self._run("DELETE FROM blocked_domain WHERE domain = ?",
-                               (domain.lower(),)) > 0
+        removed = await self._run("DELETE FROM blocked_domain WHERE domain = ?",
+                                  (domain.lower(),)) > 0
+        self._blocked.current().discard(domain.lower())
+        return removed
 
     async def blocked_domains(self) -> list[tuple[str, float]]:
         rows = await self._all("SELECT domain, created_at FROM blocked_domain ORDER BY domain")
@@ -1092,6 +1143,21 @@ def _mirrored(row: sqlite3.Row) -> MirroredPoll:
                   multiple=bool(values["multiple"]), public=bool(values["public"]),
                   closed=bool(values["closed"]))
     return MirroredPoll(**values)
+
+
+def _apply_in_transaction(db: aiosqlite.Connection, batch: list[sqlite_writes.Write],
+                          ) -> list[Any]:
+    """On the database thread: the whole batch, or nothing."""
+    connection = db._conn
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        results = sqlite_writes.apply(connection, batch)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return results
 
 
 def _reader(path: Path | str) -> sqlite3.Connection:

@@ -2,25 +2,26 @@
 
 Requests that fail verification are refused here, synchronously, with the
 reason; an accepted activity is on disk (deduplicated by id) before the 202,
-and is applied afterwards by the inbox worker.
+and is applied afterwards by the inbox worker; a plain vote is counted in the
+same transaction that stores it (`poll_activities.vote_on_arrival`).
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from quart import Blueprint, Response, current_app, request
+from werkzeug.datastructures import Headers
 
 from activitypub.errors import NotFound, UnsupportedMediaType
 from activitypub.vocab import domain_of, host_of
 
 from ..authentication import SignedRequest, UnknownActorDelete, authenticate
+from ..poll_activities import vote_on_arrival
 from ..ratelimit import budget_of
-from ..storage import InboxActivity
+from ..storage import InboxActivity, Store
 from . import services
 
 bp = Blueprint("inbox", __name__)
@@ -32,13 +33,13 @@ ACTIVITY_MEDIA_TYPES = ("application/activity+json", "application/ld+json")
 @bp.post("/users/<username>/inbox")
 async def inbox(username: str | None = None) -> Response:
     s = services()
-    if username is not None and await s.store.local_actor(username) is None:
+    if username is not None and not await _is_local_actor(s.store, username):
         raise NotFound(f"no actor {username!r} here")
     media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
     if media_type not in ACTIVITY_MEDIA_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/activity+json")
     body = cast(bytes, await request.get_data(cache=False, as_text=False))
-    headers = cast(Mapping[str, str], request.headers)  # case-insensitive, read-only here
+    headers = _lower_cased(request.headers)
     try:
         actor, activity = await authenticate(
             SignedRequest(request.method, _request_target(), headers, body),
@@ -51,13 +52,34 @@ async def inbox(username: str | None = None) -> Response:
     if wait := budget.charge(domain_of(actor.id)):  # a Sybil flood (security.md A35)
         return Response("", status=429, headers={"Retry-After": str(wait)})
     await s.store.record_host_success(host_of(actor.id))  # it speaks again
-    stored = await s.store.save_inbox_activity(InboxActivity(
+    waits = await s.store.save_inbox_activity(InboxActivity(
         id=activity["id"], actor=actor.id, type=activity["type"],
-        body=json.dumps(activity), received_at=time.time(),
-    ))
-    if stored:
+        body=body.decode("utf-8"), received_at=time.time(),  # as sent: it parsed as UTF-8
+    ), vote_on_arrival(s, activity, actor.id))
+    if waits:
         s.inbox_wake.set()
     return Response("", status=202)
+
+
+async def _is_local_actor(store: Store, username: str) -> bool:
+    """Local actors are never removed, so one found is remembered (for the app's
+    life): a personal inbox costs no lookup per request. An unknown name is looked
+    up each time, since `peiling init` may add it while we serve."""
+    known: set[str] = current_app.extensions.setdefault(f"{__name__}.local_actors", set())
+    if username not in known:
+        if await store.local_actor(username) is None:
+            return False
+        known.add(username)
+    return True
+
+
+def _lower_cased(headers: Headers) -> dict[str, str]:
+    """The request's headers by lower-cased name, the first of repeated ones (as
+    `Headers.get` reads them): verification looks each up directly (`httpsig._header`)."""
+    found: dict[str, str] = {}
+    for name, value in headers.items():
+        found.setdefault(name.lower(), value)
+    return found
 
 
 def _request_target() -> str:
