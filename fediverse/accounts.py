@@ -130,8 +130,30 @@ async def log_in(store: Store, limit: LoginLimit, username: str, password: str,
         limit.failed(username, address)
         raise LoginRefused()
     limit.succeeded(username)
+    return await _new_session(store, account.id, now, session_seconds)
+
+
+async def change_own_password(store: Store, limit: LoginLimit, account: AdminAccount,
+                              current: str, new: str, address: str, now: float,
+                              session_seconds: float) -> str:
+    """Staff replace their own password. The current one is asked, so a session left
+    open on a shared computer is not enough, and a wrong one counts against the login
+    limit like a failed login. Every session of the account ends (a thief's too);
+    the caller's is replaced by the one whose token this returns. A new password
+    that `check_password` refuses raises AccountError and changes nothing."""
+    wait = limit.wait(account.username, address)
+    if wait is not None:
+        raise LoginRefused(wait)
+    if not await password_matches(account.password_hash, current[:MAX_PASSWORD]):
+        limit.failed(account.username, address)
+        raise LoginRefused()
+    await change_password(store, account.username, new)
+    return await _new_session(store, account.id, now, session_seconds)
+
+
+async def _new_session(store: Store, account_id: int, now: float, seconds: float) -> str:
     token = secrets.token_urlsafe(32)
-    await store.create_admin_session(token_digest(token), account.id, now, now + session_seconds)
+    await store.create_admin_session(token_digest(token), account_id, now, now + seconds)
     return token
 
 

@@ -6,7 +6,7 @@ caching, CSP); each other module adds the routes of one job to it.
 
 from __future__ import annotations
 
-from . import adoption, auth, exports, federation, moderation, polls
+from . import account, adoption, auth, exports, federation, moderation, polls
 from .base import bp
 
-__all__ = ["adoption", "auth", "bp", "exports", "federation", "moderation", "polls"]
+__all__ = ["account", "adoption", "auth", "bp", "exports", "federation", "moderation", "polls"]

@@ -40,7 +40,7 @@ async def login_post() -> Response:
     target = local_path(form.get("next"), url_for("admin.dashboard"))
     s = services()
     try:
-        token = await log_in(s.store, _limit(), username, password,
+        token = await log_in(s.store, login_limit(), username, password,
                              client_address(), time.time(),
                              s.settings.admin_session_hours * 3600)
     except LoginRefused as refused:
@@ -72,12 +72,8 @@ async def dashboard() -> Response:
 
 async def _refused(refused: LoginRefused, username: str, target: str) -> Response:
     if refused.retry_after is not None:
-        minutes = max(1, -(-refused.retry_after // 60))
-        message = ngettext("Too many failed logins. Wait %(num)d minute and try again.",
-                           "Too many failed logins. Wait %(num)d minutes and try again.",
-                           minutes)
-        response = await page("admin/login.html", 429, error=message, username=username,
-                              next=target)
+        response = await page("admin/login.html", 429, error=wait_message(refused.retry_after),
+                              username=username, next=target)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
     return await page("admin/login.html", 401,
@@ -85,8 +81,15 @@ async def _refused(refused: LoginRefused, username: str, target: str) -> Respons
                       username=username, next=target)
 
 
-def _limit() -> LoginLimit:
-    """One limit per app, made on first use (like the inbox budget)."""
+def wait_message(retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return ngettext("Too many failed logins. Wait %(num)d minute and try again.",
+                    "Too many failed logins. Wait %(num)d minutes and try again.", minutes)
+
+
+def login_limit() -> LoginLimit:
+    """One limit per app, made on first use (like the inbox budget); password
+    changes count against it too."""
     found = current_app.extensions.get(__name__)
     if not isinstance(found, LoginLimit):
         found = current_app.extensions[__name__] = LoginLimit()
