@@ -7,6 +7,7 @@ read all of them so the rest of the code sees one shape.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +23,12 @@ LD_PROFILE_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/a
 ACCEPT_AS2 = f"{AS2_CONTENT_TYPE}, {LD_PROFILE_CONTENT_TYPE}"
 
 ACTOR_TYPES = frozenset({"Application", "Group", "Organization", "Person", "Service"})
+
+# The hosts of URLs up to this long are remembered (HOSTS_CACHED of them): an inbox
+# POST asks for its actor's and key's hosts about ten times, and ids repeat across
+# requests. A longer URL is split each time, so a peer's huge ids stay unremembered.
+CACHED_URL_LENGTH = 512
+HOSTS_CACHED = 4096
 
 
 def as_list(value: Any) -> list[Any]:
@@ -57,13 +64,27 @@ def has_type(obj: Any, *types: str) -> bool:
 
 def host_of(url: str) -> str:
     """The lower-cased host (with port, if any) of a URL, '' when there is none."""
-    return urlsplit(url).netloc.lower()
+    return _hosts(url)[0]
 
 
 def domain_of(url: str) -> str:
     """The lower-cased host name of a URL without its port: what blocks and budgets
     are kept by, so that other ports of one host count as the same server."""
-    return (urlsplit(url).hostname or "").lower()
+    return _hosts(url)[1]
+
+
+def _hosts(url: str) -> tuple[str, str]:
+    """`host_of` and `domain_of` of `url`, remembered for short URLs. ValueError (from
+    urlsplit: `http://[x`) is raised again on every call, never remembered."""
+    return _remembered_hosts(url) if len(url) <= CACHED_URL_LENGTH else _split_hosts(url)
+
+
+def _split_hosts(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.netloc.lower(), (parts.hostname or "").lower()
+
+
+_remembered_hosts = lru_cache(maxsize=HOSTS_CACHED)(_split_hosts)
 
 
 def context_with(*terms: dict[str, Any]) -> list[Any]:
