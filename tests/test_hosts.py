@@ -3,6 +3,7 @@ its actor's and key's about ten times); the answers must stay urlsplit's own."""
 
 from __future__ import annotations
 
+import random
 from urllib.parse import urlsplit
 
 import pytest
@@ -53,3 +54,22 @@ def test_the_cache_is_bounded():
     for n in range(vocab.HOSTS_CACHED + 10):
         host_of(f"https://h{n}.example/users/a")
     assert vocab._remembered_hosts.cache_info().currsize == vocab.HOSTS_CACHED
+
+
+def test_plain_urls_read_without_urlsplit_agree_with_it():
+    # Given many URLs made of the characters that decide how urlsplit reads a host
+    rng = random.Random(3)
+    heads = ["http://", "https://", "HTTP://", "https:/", "http:///", " http://", "ftp://", ""]
+    alphabet = "aZ09.-:/?#@[]%\\ \t\n\x00é~!_"
+    urls = [rng.choice(heads) + "".join(rng.choices(alphabet, k=rng.randint(0, 12)))
+            for _ in range(20_000)]
+
+    # Then the hosts read from each (directly or by urlsplit) are urlsplit's own
+    for url in urls:
+        try:
+            expected = urlsplit(url).netloc.lower(), (urlsplit(url).hostname or "").lower()
+        except ValueError:
+            with pytest.raises(ValueError):
+                vocab._split_hosts(url)
+            continue
+        assert vocab._split_hosts(url) == expected, url
