@@ -9,10 +9,9 @@ absence gave Lemmy and NodeBB their spoofing bugs.
 from __future__ import annotations
 
 from typing import Any, TypeGuard
-from urllib.parse import urlsplit
 
 from .errors import MalformedError, OriginError
-from .vocab import JsonObject, as_list, get_id, host_of
+from .vocab import JsonObject, as_list, domain_of, get_id, host_of
 
 MAX_OBJECTS = 20
 OWN_OBJECT_TYPES = frozenset({"Create", "Update", "Delete", "Undo"})
@@ -95,7 +94,7 @@ def _is_http_url(value: str | None) -> TypeGuard[str]:
     if not value or not value.startswith(("https://", "http://")) or not _is_storable(value):
         return False
     try:
-        return bool(urlsplit(value).hostname)
+        return bool(domain_of(value))
     except ValueError:
         return False
 

@@ -1,6 +1,6 @@
-"""Blocked domains and failing hosts are kept in memory by the SQLite store, since
-every inbox POST asks about them; what another process writes (a CLI command on
-the same database) still takes effect within `KEPT_SECONDS`."""
+"""Blocked domains, failing hosts and actor tombstones are kept in memory by the
+SQLite store, since every inbox POST asks about them; what another process writes
+(a CLI command on the same database) still takes effect within `KEPT_SECONDS`."""
 
 from __future__ import annotations
 
@@ -61,3 +61,48 @@ async def test_this_process_sees_its_own_block_and_failure_at_once(stores):
     await server.record_host_failure("m.example", 1.0)
     await server.record_host_success("m.example")
     assert await server.record_host_failure("m.example", 5.0) == 5.0
+
+
+async def test_a_tombstone_made_elsewhere_applies_once_the_set_is_read_again(stores,
+                                                                             monkeypatch):
+    # Given a server that has checked an actor and found no tombstone
+    server, command = stores
+    assert not await server.is_tombstoned("https://m.example/users/a")
+
+    # When another process forgets the actor (it deleted itself)
+    await command.forget_actor("https://m.example/users/a", 1.0)
+
+    # Then the server sees the tombstone once its copy is due to be read again
+    assert not await server.is_tombstoned("https://m.example/users/a")  # within KEPT_SECONDS
+    monkeypatch.setattr(sqlite, "KEPT_SECONDS", 0.0)
+    assert await server.is_tombstoned("https://m.example/users/a")
+
+
+async def test_tombstones_are_read_again_past_the_last_row_only(stores, monkeypatch):
+    # Given a server that has read the tombstones once
+    server, command = stores
+    monkeypatch.setattr(sqlite, "KEPT_SECONDS", 0.0)
+    await command.forget_actor("https://m.example/users/a", 1.0)
+    assert await server.is_tombstoned("https://m.example/users/a")
+    read: list[int] = []
+    tombstones = server._tombstones  # the reading itself is under test
+    reading = tombstones._read_after
+    monkeypatch.setattr(tombstones, "_read_after", lambda after: read.append(after)
+                        or reading(after))
+
+    # When more actors are forgotten elsewhere and the server asks again
+    await command.forget_actor("https://m.example/users/b", 2.0)
+    await command.forget_actor("https://m.example/users/c", 3.0)
+
+    # Then only the rows after the one already seen are read, and every tombstone holds
+    assert await server.is_tombstoned("https://m.example/users/b")
+    assert await server.is_tombstoned("https://m.example/users/a")
+    assert await server.is_tombstoned("https://m.example/users/c")
+    assert read[0] == 1 and read[-1] == 3
+
+
+async def test_this_process_sees_its_own_tombstone_at_once(stores):
+    server, _ = stores
+    assert not await server.is_tombstoned("https://m.example/users/a")
+    await server.forget_actor("https://m.example/users/a", 1.0)
+    assert await server.is_tombstoned("https://m.example/users/a")

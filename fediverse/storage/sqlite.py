@@ -86,6 +86,29 @@ class _KeptSet:
         return self._keys
 
 
+class _GrowingSet:
+    """The keys of a table whose rows are never deleted (actor tombstones), kept in
+    memory like `_KeptSet` for the same reason. Such a table only grows, so it is
+    read again incrementally, past the highest rowid seen: a long tombstone list
+    makes the reading no dearer. (SQLite gives a new row the highest rowid plus
+    one, and writers take turns, so rows commit in rowid order.)"""
+
+    def __init__(self, read_after: Callable[[int], Iterable[sqlite3.Row]]) -> None:
+        self._read_after = read_after
+        self._keys: set[str] = set()
+        self._last_rowid = 0
+        self._read_at = -KEPT_SECONDS
+
+    def current(self) -> set[str]:
+        now = time.monotonic()
+        if now - self._read_at >= KEPT_SECONDS:
+            for rowid, key in self._read_after(self._last_rowid):
+                self._keys.add(key)
+                self._last_rowid = max(self._last_rowid, rowid)
+            self._read_at = now
+        return self._keys
+
+
 def _migrations() -> list[tuple[int, str]]:
     """Numbered SQL files shipped in `migrations/`, in order."""
     folder = resources.files(__package__).joinpath("migrations")
@@ -104,6 +127,8 @@ class SqliteStore:
         self._failing = _KeptSet(lambda: self._lookup_all("SELECT host FROM host_health"))
         self._blocked = _KeptSet(lambda: self._lookup_all("SELECT domain FROM blocked_domain"))
         self._blocked_actors = _KeptSet(lambda: self._lookup_all("SELECT id FROM blocked_actor"))
+        self._tombstones = _GrowingSet(lambda after: self._lookup_all(
+            "SELECT rowid, id FROM actor_tombstone WHERE rowid > ? ORDER BY rowid", (after,)))
         self._writes: GroupCommit[sqlite_writes.Write, Any] = GroupCommit(
             self._apply_writes, max_batch=sqlite_writes.MAX_BATCH)
 
@@ -267,9 +292,11 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO actor_tombstone (id, deleted_at) VALUES (?, ?)",
                 (actor_id, now),
             )
+        self._tombstones.current().add(actor_id)
 
     async def is_tombstoned(self, actor_id: str) -> bool:
-        return self._lookup("SELECT 1 FROM actor_tombstone WHERE id = ?", (actor_id,)) is not None
+        """Asked by every inbox POST, like `is_blocked`: kept in memory."""
+        return actor_id in self._tombstones.current()
 
     async def block_domain(self, domain: str, now: float) -> None:
         await self._run(
