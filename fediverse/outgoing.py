@@ -133,7 +133,7 @@ def question_for(poll: Poll, tally: Tally, replies: int, urls: Urls, now: float,
     current, so that a hub can tell a newer report from a replayed or late one.
     """
     actor_id = urls.actor(poll.local_username)
-    hidden = poll.hide_results and poll.is_open(now) and not reveal
+    hidden = not (poll.results_public(now) or reveal)
     content = question_html(poll, urls)
     document: JsonObject = {
         "@context": context_with(QUESTION_TERMS),

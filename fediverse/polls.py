@@ -72,6 +72,10 @@ class Poll:
     def is_open(self, now: float) -> bool:
         return now < self.closes_at
 
+    def results_public(self, now: float) -> bool:
+        """Counts may be shown: always, or for a hidden-results poll once it closed."""
+        return not (self.hide_results and self.is_open(now))
+
 
 @dataclass(frozen=True)
 class Tally:

@@ -72,7 +72,7 @@ async def national_poll(poll_id: int) -> str:
     copies = {row.copy.id: row.copy for row in result.copies}
     return await render_template(
         "national_poll.html", poll=poll, result=result, libraries=libraries, now=now,
-        show_results=not (poll.hide_results and poll.is_open(now)), replies=replies,
+        show_results=poll.results_public(now), replies=replies,
         copies=copies, poll_url=s.urls.poll(poll.id))
 
 

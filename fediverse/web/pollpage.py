@@ -45,7 +45,7 @@ async def poll_page(found: Poll) -> Response:
     poll_url = s.urls.poll(found.id)  # never the request's Host: a proxy or a forger sets it
     page = await render_template(
         "poll.html", poll=found, tally=await s.store.tally(found.id), now=now,
-        show_results=not (found.hide_results and found.is_open(now)),
+        show_results=found.results_public(now),
         article=render_markdown(found.article),
         opinions=[(o, render_markdown(o.text)) for o in found.opinions],
         replies=await s.store.replies(found.id, "visible"),

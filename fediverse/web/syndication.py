@@ -41,7 +41,7 @@ async def embed(poll_id: int) -> Response:
     now = time.time()
     page = await render_template(
         "embed.html", poll=found, tally=await s.store.tally(poll_id), now=now,
-        show_results=not (found.hide_results and found.is_open(now)),
+        show_results=found.results_public(now),
         poll_url=s.urls.poll(poll_id))
     return frameable(Response(page, content_type="text/html; charset=utf-8"))
 
