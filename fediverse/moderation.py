@@ -100,5 +100,4 @@ async def moderate_reply(services: Services, reply_id: str, action: str) -> int:
         await services.store.delete_reply(reply_id, time.time())
     else:
         await services.store.set_reply_state(reply_id, state)
-    await services.store.owe_tally_update(reply.poll_id, time.time())
-    return reply.poll_id
+    return reply.poll_id  # the store owes the poll a tally Update (its replies count)

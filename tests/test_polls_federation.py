@@ -224,3 +224,31 @@ async def test_nobody_else_can_edit_or_delete_a_reply(instance, remote):
     await InboxWorker(instance.services).run_once()
 
     assert len(await instance.services.store.replies(poll.id, "visible")) == 1
+
+
+async def test_a_reply_shown_or_removed_owes_one_tally_update_with_the_new_count(instance,
+                                                                                 remote):
+    """The Question carries its replies count, so the discussion changing is a change
+    of the Question (this is also how the hub hears of a copy's new comments)."""
+    await follow(instance, remote)
+    poll = await new_poll(instance)
+    await instance.services.delivery.run_once()
+    remote.received.clear()
+    later = [time.time() + 61]
+    worker = TallyWorker(instance.services, debounce_seconds=60, clock=lambda: later[0])
+    reply = remote.fixture("mastodon-reply.json", instance)
+    reply["object"]["inReplyTo"] = f"{instance.url}/polls/{poll.id}"
+
+    await remote.send(reply, instance.inbox)
+    await process(instance)
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0
+    await remote.send(remote.fixture("mastodon-delete-note.json", instance), instance.inbox)
+    await process(instance)
+    later[0] += 61
+    assert await worker.run_once() == 1
+    await instance.services.delivery.run_once()
+
+    counts = [r.json["object"]["replies"]["totalItems"] for r in remote.received
+              if r.json["type"] == "Update"]
+    assert counts == [1, 0]

@@ -1034,12 +1034,6 @@ class SqliteStore:
         counts.update({row[0]: row[1] for row in rows})
         return counts
 
-    async def owe_tally_update(self, poll_id: int, now: float) -> None:
-        """The Question changed (its replies count): the tally worker sends one Update."""
-        await self._run(
-            "UPDATE poll SET tally_dirty_since = coalesce(tally_dirty_since, ?) WHERE id = ?",
-            (now, poll_id))
-
     # hub
 
     async def mirrored_poll(self, poll_id: str) -> MirroredPoll | None:
