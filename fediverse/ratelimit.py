@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 MAX_HOSTS = 10_000
 
@@ -69,12 +68,3 @@ class HostBudget:
             del self._buckets[host]
         while len(self._buckets) > self._max_hosts * 0.9:
             del self._buckets[next(iter(self._buckets))]
-
-
-def budget_of(registry: MutableMapping[str, Any], per_minute: int) -> HostBudget:
-    """The one budget kept in `registry` (the app's `extensions`), made on first use:
-    it lives as long as the app, and each process counts its own hosts."""
-    found = registry.get(__name__)
-    if not isinstance(found, HostBudget):
-        found = registry[__name__] = HostBudget(per_minute)
-    return found

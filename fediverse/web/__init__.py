@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from quart import Response, current_app, request
 
 from activitypub.vocab import AS2_CONTENT_TYPE
 
 from ..services import Services
+
+T = TypeVar("T")
+
+
+def per_app(key: str, make: Callable[[], T]) -> T:
+    """The one object kept under `key` for the running app, made on first use: rate
+    budgets, login limits and vote locks live as long as the app, and each process
+    keeps its own."""
+    registry = current_app.extensions
+    if key not in registry:
+        registry[key] = make()
+    return cast(T, registry[key])
 
 
 def services() -> Services:

@@ -20,9 +20,9 @@ from activitypub.vocab import domain_of, host_of
 
 from ..authentication import SignedRequest, UnknownActorDelete, authenticate
 from ..poll_activities import vote_on_arrival
-from ..ratelimit import budget_of
+from ..ratelimit import HostBudget
 from ..storage import InboxActivity, Store
-from . import services
+from . import per_app, services
 
 bp = Blueprint("inbox", __name__)
 
@@ -48,7 +48,8 @@ async def inbox(username: str | None = None) -> Response:
         )
     except UnknownActorDelete:
         return Response("", status=202)  # an actor we never knew is gone: nothing to do
-    budget = budget_of(current_app.extensions, s.settings.inbox_budget_per_host_per_minute)
+    budget = per_app("inbox-budget",
+                     lambda: HostBudget(s.settings.inbox_budget_per_host_per_minute))
     if wait := budget.charge(domain_of(actor.id)):  # a Sybil flood (security.md A35)
         return Response("", status=429, headers={"Retry-After": str(wait)})
     await s.store.record_host_success(host_of(actor.id))  # it speaks again

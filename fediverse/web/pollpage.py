@@ -15,7 +15,6 @@ from html import escape
 from quart import (
     Blueprint,
     Response,
-    current_app,
     flash,
     get_flashed_messages,
     redirect,
@@ -30,7 +29,7 @@ from ..interaction import InteractionError, interaction_url
 from ..lifecycle import existing_poll
 from ..polls import Poll
 from ..webvotes import BallotBox, VoteRefused, chosen_options, option_index, voter_id
-from . import services
+from . import per_app, services
 from .forms import checked_form
 from .visitors import browser_id, new_browser_id, over_budget, remember_browser
 
@@ -149,10 +148,7 @@ def embed_snippet(found: Poll, poll_url: str) -> str:
 
 
 def ballot() -> BallotBox:
-    found = current_app.extensions.get(__name__)
-    if not isinstance(found, BallotBox):
-        found = current_app.extensions[__name__] = BallotBox()
-    return found
+    return per_app("ballot-box", BallotBox)
 
 
 def back(poll_id: int, anchor: str) -> Response:

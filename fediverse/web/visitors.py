@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from quart import Response, current_app, request
 
 from ..ratelimit import HostBudget
-from . import services
+from . import per_app, services
 
 VOTER_COOKIE = "peiling_voter"
 VOTER_COOKIE_SECONDS = 365 * 86400
@@ -44,10 +44,7 @@ def over_budget(kind: str) -> int | None:
     settings = services().settings
     per_hour = (settings.web_votes_per_ip_per_hour if kind == "votes"
                 else settings.comments_per_ip_per_hour)
-    name = f"{__name__}.{kind}"
-    budget = current_app.extensions.get(name)
-    if not isinstance(budget, HostBudget):
-        budget = current_app.extensions[name] = HostBudget(per_hour, period=HOUR)
+    budget = per_app(f"visitor-budget-{kind}", lambda: HostBudget(per_hour, period=HOUR))
     return budget.charge(client_address())
 
 

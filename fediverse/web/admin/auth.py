@@ -11,13 +11,13 @@ from __future__ import annotations
 import secrets
 import time
 
-from quart import Response, current_app, request, session, url_for
+from quart import Response, request, session, url_for
 
 from ...accounts import LoginRefused, log_in, log_out
 from ...i18n import gettext as _
 from ...i18n import ngettext
 from ...login_limit import LoginLimit
-from .. import services
+from .. import per_app, services
 from ..forms import checked_form
 from ..visitors import client_address
 from .base import SESSION_KEY, bp, local_path, logged_in, page, see_other
@@ -90,7 +90,4 @@ def wait_message(retry_after: int) -> str:
 def login_limit() -> LoginLimit:
     """One limit per app, made on first use (like the inbox budget); password
     changes count against it too."""
-    found = current_app.extensions.get(__name__)
-    if not isinstance(found, LoginLimit):
-        found = current_app.extensions[__name__] = LoginLimit()
-    return found
+    return per_app("login-limit", LoginLimit)
