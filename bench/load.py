@@ -52,6 +52,18 @@ class Outcome:
     def seconds(self) -> float:
         return self.finished - self.started
 
+    @classmethod
+    def joined(cls, parts: Sequence[Outcome]) -> Outcome:
+        """Several runs as one: their answers together, their times end to end (the
+        gaps between them, when something else ran, left out)."""
+        joined = cls(started=parts[0].started, timed_out=any(p.timed_out for p in parts))
+        for part in parts:
+            joined.statuses.update(part.statuses)
+            joined.latencies.extend(part.latencies)
+            joined.errors.update(part.errors)
+        joined.finished = joined.started + sum(part.seconds for part in parts)
+        return joined
+
     def rate(self, status: int = 202) -> float:
         return self.statuses[status] / self.seconds if self.seconds > 0 else 0.0
 

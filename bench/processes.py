@@ -49,6 +49,9 @@ class Cpu:
     def __sub__(self, earlier: Cpu) -> Cpu:
         return Cpu(self.main - earlier.main, self.others - earlier.others)
 
+    def __add__(self, other: Cpu) -> Cpu:
+        return Cpu(self.main + other.main, self.others + other.others)
+
 
 def _cpu_of(stat: Path) -> float:
     """User plus system seconds from a /proc stat file (a process's or a thread's)."""

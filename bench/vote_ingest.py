@@ -2,17 +2,21 @@
 
 Phases, all against one instance process:
 
-1. no-op: the timed requests' exact bytes, aimed at `/bench/noop`: what the
-   web stack alone sustains on this machine, the baseline for the ratio.
-2. first contact: each voter's first vote (a single-choice poll). The
+1. first contact: each voter's first vote (a single-choice poll). The
    instance has never seen these voters, so each request also fetches the
    voter's actor from the fake remote; reported, not held to a target.
-3. timed: every other vote (two multiple-choice polls; Mastodon sends one
-   Create per chosen option), plus a share re-sent as a retrying server
-   would. Accepted votes per second, latency, and the time from the first
-   send until the store's tallies equal exactly the votes sent.
-4. no-op again, once the inbox worker is idle: the baseline is the mean of
-   both, so a burst of noise on a shared machine shows as a gap between them.
+2. timed, in ROUNDS rounds: a slice of no-op requests (the timed requests'
+   exact bytes, aimed at `/bench/noop`: what the web stack alone sustains on
+   this machine, the baseline for the ratio), then a slice of the timed votes
+   (two multiple-choice polls; Mastodon sends one Create per chosen option,
+   plus a share re-sent as a retrying server would). Accepted votes per
+   second, latency, and the time after the last answer until the store's
+   tallies equal exactly the votes sent.
+3. a last no-op slice, once the inbox worker is idle.
+
+The rates are totals over all rounds; the rounds alternate because a shared
+machine's noise comes and goes over seconds, and a burst then lands on both
+rates rather than on one (each round's own ratio is printed too).
 
 Signatures are made before any clock starts; they stay valid for Mastodon's
 window (65 minutes), far longer than a run.
@@ -25,6 +29,7 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +57,7 @@ TARGET_P99_MS = 100.0
 TARGET_RATIO = 0.7
 PHASE_LIMIT = 120.0  # seconds any one phase may take before it is called off
 TALLY_LIMIT = 60.0  # seconds after the last send for the tallies to come right
+ROUNDS = 5  # the timed votes go in this many slices, each after a slice of no-op requests
 
 
 @dataclass(frozen=True)
@@ -231,35 +237,56 @@ async def run(workdir: Path, *, voters: int, connections: int, profile: bool = F
 
 async def measure(report: Report, instance: processes.Server, signer: Signer, plan: Plan,
                   watch: Watch, connections: int, profiles: Path | None) -> None:
-    """No-op, first contact, timed votes, no-op again: the baseline is taken on both
-    sides of the votes, so that a burst of noise on a shared machine shows."""
+    """First contact, then the timed votes in ROUNDS slices, each after a slice of no-op
+    requests, and a last no-op slice: noise on a shared machine (it comes and goes
+    over seconds) then falls on both rates alike instead of on one of them."""
     started = time.monotonic()
     first = [signer.request(v) for v in plan.first_contact]
     timed = [signer.request(v) for v in plan.timed]
     noop = [load.retarget(r, "/bench/noop") for r in timed]
     report.notes.append(f"signed {len(first) + len(timed):,} requests in"
                         f" {time.monotonic() - started:.1f} s before any clock started")
-    before = await drive(instance, noop, connections,
-                         profiles / "profile-noop.txt" if profiles else None)
     contact = await drive(instance, first, connections)
     report.check(await watch.until_exact([plan.first_contact[0].poll_id], TALLY_LIMIT)
                  is not None, "first-contact votes never added up")
-    tallied = asyncio.create_task(watch.until_exact(None, PHASE_LIMIT + TALLY_LIMIT))
-    votes = await drive(instance, timed, connections,
-                        profiles / "profile-votes.txt" if profiles else None)
+    tallied = asyncio.create_task(watch.until_exact(None, PHASE_LIMIT * ROUNDS + TALLY_LIMIT))
+    noops: list[Phase] = []
+    votes: list[Phase] = []
+    for n, (votes_slice, noop_slice) in enumerate(zip(_slices(timed), _slices(noop),
+                                                      strict=True)):
+        profiled = profiles if n == ROUNDS // 2 else None
+        noops.append(await drive(instance, noop_slice, connections,
+                                 profiled / "profile-noop.txt" if profiled else None))
+        votes.append(await drive(instance, votes_slice, connections,
+                                 profiled / "profile-votes.txt" if profiled else None))
     complete = await tallied
     report.check(await watch.until_idle(TALLY_LIMIT), "the inbox worker never caught up")
-    after = await drive(instance, noop, connections)
-    add_figures(report, before, after, contact, votes, complete)
+    noops.append(await drive(instance, _slices(noop)[0], connections))
+    add_figures(report, noops, contact, votes, complete)
     if profiles:
-        report.notes.append(f"py-spy profiles: {profiles}/profile-noop.txt, profile-votes.txt")
-    await check_counts(report, watch, plan, [before, contact, votes, after])
+        report.notes.append(f"py-spy profiles of round {ROUNDS // 2 + 1}: {profiles}/"
+                            "profile-noop.txt, profile-votes.txt")
+    await check_counts(report, watch, plan, [contact, *votes, *noops])
 
 
-def add_figures(report: Report, before: Phase, after: Phase, contact: Phase, votes: Phase,
-                complete: float | None) -> None:
+def _slices(requests: list[bytes]) -> list[list[bytes]]:
+    size = -(-len(requests) // ROUNDS)
+    return [requests[i:i + size] for i in range(0, len(requests), size)]
+
+
+def _joined(phases: list[Phase]) -> Phase:
+    cpu = phases[0].cpu
+    for phase in phases[1:]:
+        cpu = cpu + phase.cpu
+    return Phase(load.Outcome.joined([p.outcome for p in phases]), cpu,
+                 sum(p.generator_cpu for p in phases))
+
+
+def add_figures(report: Report, noop_rounds: list[Phase], contact: Phase,
+                vote_rounds: list[Phase], complete: float | None) -> None:
+    noops, votes = _joined(noop_rounds), _joined(vote_rounds)
     v = votes.outcome
-    noop_rate = (before.outcome.rate() + after.outcome.rate()) / 2
+    noop_rate = noops.outcome.rate()
     report.add(Figure("no-op endpoint (same app and server)", noop_rate, "req/s"))
     report.add(Figure("first contact (vote + actor fetch)", contact.outcome.rate(), "votes/s"))
     report.add(at_least("signed votes accepted", v.rate(), "votes/s", TARGET_RATE))
@@ -269,17 +296,19 @@ def add_figures(report: Report, before: Phase, after: Phase, contact: Phase, vot
                         TARGET_RATIO))
     report.add(Figure("sending took", v.seconds, "s"))
     if complete is not None:
-        report.add(Figure("first send until tallies complete", complete - v.started, "s"))
-        report.add(Figure("  of which after the last answer", max(0.0, complete - v.finished),
-                          "s"))
-    noop_ms = (before.per_request(before.cpu.total) + after.per_request(after.cpu.total)) / 2
+        report.add(Figure("tallies complete after the last answer",
+                          max(0.0, complete - vote_rounds[-1].outcome.finished), "s"))
+    noop_ms = noops.per_request(noops.cpu.total)
     vote_ms = votes.per_request(votes.cpu.total)
     report.add(Figure("instance CPU per no-op request", noop_ms, "ms"))
     report.add(Figure("instance CPU per vote (ingest and tally)", vote_ms, "ms"))
+    ratios = [b.outcome.rate() / max(a.outcome.rate(), 1e-9)
+              for a, b in zip(noop_rounds, vote_rounds, strict=False)]
     report.notes.append(
-        f"no-op before the votes {before.outcome.rate():,.0f} req/s, after"
-        f" {after.outcome.rate():,.0f} req/s; p99 {before.outcome.percentile(99) * 1000:.0f}"
-        f" and {after.outcome.percentile(99) * 1000:.0f} ms")
+        f"{ROUNDS} rounds: no-op {_span(p.outcome.rate() for p in noop_rounds)} req/s,"
+        f" votes {_span(p.outcome.rate() for p in vote_rounds)} votes/s, ratio of each"
+        f" round's votes to the no-op just before {_span(ratios, '.2f')};"
+        f" no-op p99 {noops.outcome.percentile(99) * 1000:.0f} ms")
     report.notes.append(
         f"per vote: event-loop thread {votes.per_request(votes.cpu.main):.2f} ms, database"
         f" thread {votes.per_request(votes.cpu.others):.2f} ms; load generator"
@@ -287,8 +316,14 @@ def add_figures(report: Report, before: Phase, after: Phase, contact: Phase, vot
         f" {noop_ms / max(vote_ms, 1e-9):.2f}")
 
 
+def _span(values: Iterable[float], spec: str = ",.0f") -> str:
+    ordered = sorted(values)
+    return f"{ordered[0]:{spec}}–{ordered[-1]:{spec}}"
+
+
 async def check_counts(report: Report, watch: Watch, plan: Plan, phases: list[Phase]) -> None:
-    """Every answer a 202, every vote counted once: even after the worker went idle."""
+    """Every answer a 202, every vote counted once: even after the worker went idle.
+    `phases` are first contact, the vote rounds, then the no-op rounds."""
     for phase in phases:
         o = phase.outcome
         report.check(not o.timed_out, f"a phase ran out of time ({PHASE_LIMIT:.0f} s)")
@@ -302,6 +337,6 @@ async def check_counts(report: Report, watch: Watch, plan: Plan, phases: list[Ph
     stored = await watch.stored()
     report.check(stored == plan.distinct,
                  f"{stored} inbox activities stored for {plan.distinct} distinct votes sent")
-    sent = sum(len(p.outcome.latencies) for p in phases[1:3])
+    sent = sum(len(p.outcome.latencies) for p in phases[:ROUNDS + 1])
     report.notes.append(f"{sent:,} vote requests ({sent - plan.distinct:,} of them re-sent"
                         f" duplicates) for {plan.distinct:,} distinct votes")

@@ -119,11 +119,13 @@ async def build_services(settings: Settings) -> Services:
 
 @contextlib.asynccontextmanager
 async def _background(built: Services, enabled: bool) -> AsyncIterator[None]:
-    """Run the inbox and delivery workers while serving (tests drive them by hand)."""
+    """Run the inbox, tally and delivery workers and the WAL checkpoints while serving
+    (tests drive the workers by hand)."""
     tasks = []
     if enabled:
         tally = TallyWorker(built, debounce_seconds=built.settings.tally_debounce_seconds)
-        tasks = [asyncio.create_task(InboxWorker(built).run_forever()),
+        tasks = [asyncio.create_task(built.store.checkpoint_forever()),
+                 asyncio.create_task(InboxWorker(built).run_forever()),
                  asyncio.create_task(built.delivery.run_forever()),
                  asyncio.create_task(tally.run_forever())]
         if built.settings.is_hub:

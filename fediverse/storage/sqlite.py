@@ -6,7 +6,8 @@ different coroutines could interleave inside a transaction; `_lock` makes each
 method one atomic unit. The hot writes (inbox activities, votes, finished
 deliveries; `sqlite_writes`) go through group commit: many callers, one
 transaction and one fsync, each caller answered once its batch is on disk; a
-batch goes to aiosqlite's thread in one hand-off, BEGIN to COMMIT.
+batch goes to aiosqlite's thread in one hand-off. While serving, WAL checkpoints
+run on a connection of their own (`checkpoints`), never inside a commit.
 
 Lookups by key on the hot paths (the inbox's checks, a reply's poll) run on a
 second, reader connection, right on the event loop: handing a statement to
@@ -54,6 +55,7 @@ from . import (
     Reply,
     ReplyState,
     Report,
+    checkpoints,
     sqlite_writes,
 )
 from .group_commit import GroupCommit
@@ -120,7 +122,9 @@ def _migrations() -> list[tuple[int, str]]:
 
 
 class SqliteStore:
-    def __init__(self, db: aiosqlite.Connection, reader: sqlite3.Connection) -> None:
+    def __init__(self, path: Path | str, db: aiosqlite.Connection,
+                 reader: sqlite3.Connection) -> None:
+        self._path = path
         self._db = db
         self._reader = reader
         self._lock = asyncio.Lock()
@@ -143,9 +147,19 @@ class SqliteStore:
             "busy_timeout=5000",
         ):
             await db.execute(f"PRAGMA {pragma}")
-        store = cls(db, _reader(path))
+        store = cls(path, db, _reader(path))
         await store._migrate()
         return store
+
+    async def checkpoint_forever(self, interval: float = checkpoints.INTERVAL_SECONDS) -> None:
+        """While serving: WAL checkpoints off the commit path (see `checkpoints`)."""
+        await self._db.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            await checkpoints.Checkpointer(self._path).run_forever(interval)
+        finally:
+            with suppress(ValueError):  # the store was closed first: nothing to put back
+                await self._db.execute(
+                    f"PRAGMA wal_autocheckpoint={checkpoints.DEFAULT_AUTOCHECKPOINT_PAGES}")
 
     async def close(self) -> None:
         await self._writes.drain()
@@ -1170,6 +1184,8 @@ def _apply_in_transaction(db: aiosqlite.Connection, batch: list[sqlite_writes.Wr
                           ) -> list[Any]:
     """On the database thread: the whole batch, or nothing."""
     connection = db._conn
+    if not sqlite_writes.needs_transaction(batch):  # one statement: atomic by itself
+        return sqlite_writes.apply(connection, batch)
     connection.execute("BEGIN IMMEDIATE")
     try:
         results = sqlite_writes.apply(connection, batch)

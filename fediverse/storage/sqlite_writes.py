@@ -1,6 +1,6 @@
 """The hot writes of `SqliteStore`, applied a whole group-commit batch at a time.
 
-A batch is applied in one hand-off to the database thread, BEGIN to COMMIT
+A batch is applied in one hand-off to the database thread, in one transaction
 (`SqliteStore._apply_writes`): a hand-off waits for a turn of the event loop
 to come back, which on a busy loop takes milliseconds, and callers waiting for
 a batch's commit cannot be answered meanwhile. So these functions are plain
@@ -10,10 +10,18 @@ queue order, so the unique indexes decide exactly as they did one call at a
 time: of two single-choice votes by one voter the first wins, and an activity
 id sent twice is new only the first time.
 
-An arriving vote is counted in the transaction that stores its activity
+Each statement costs the database thread the GIL: `sqlite3` lets it go while
+SQLite works, and the busy event loop takes it and keeps it for up to the
+switch interval (5 ms) before the thread can go on. So the commonest batch,
+arrivals alone, is one INSERT into the `arrival` view (migration 011) in
+SQLite's autocommit mode: the statement is its own transaction, and its one
+long step (rows, triggers, COMMIT and the disk) is the one likely wait for the
+GIL (the two indexed reads around it are over before the loop can take it).
+
+An arriving vote is counted in the statement that stores its activity
 (`Arrival`), which spares the inbox worker a second pass (read the row back,
 parse it, write again) for the commonest activity there is; the poll is read
-here, not on the way in, so its state cannot change between the check and the
+there, not on the way in, so its state cannot change between the check and the
 count. That is only allowed while it keeps the worker's promise that
 activities sharing an actor or an object are applied in arrival order
 (security.md A36): when no activity stored before it is still waiting for the
@@ -88,8 +96,14 @@ class Delivered:
 Write = Arrival | HostSpoke | Processed | VoteCast | Delivered
 
 
+def needs_transaction(batch: list[Write]) -> bool:
+    """Whether the batch takes more than one statement that writes (see above)."""
+    return not all(isinstance(item, Arrival) for item in batch)
+
+
 def apply(db: sqlite3.Connection, batch: list[Write]) -> list[Any]:
-    """Apply a batch inside the caller's transaction; one result per item, in order."""
+    """Apply a batch inside the caller's transaction (when `needs_transaction`); one
+    result per item, in order."""
     results: list[Any] = [None] * len(batch)
     for kind, write in WRITERS:
         picked = [i for i, item in enumerate(batch) if isinstance(item, kind)]
@@ -106,70 +120,29 @@ def _values(row_width: int, rows: int) -> str:
 
 
 def _save_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> list[bool]:
-    """Store each new activity, counting the votes that count now (see the module
-    docstring); True for each new one that waits for the worker."""
-    plans = _counted_now(db, arrivals)
-    seen = _stored(db, [a.activity.id for a in arrivals])
-    fresh, votes, waits = [], [], []
-    for arrival, plan in zip(arrivals, plans, strict=True):
-        is_new = arrival.activity.id not in seen  # not sent before, nor twice in this batch
-        seen.add(arrival.activity.id)
-        waits.append(is_new and plan is None)
-        if is_new:
-            fresh.append((arrival.activity, plan))
-        if is_new and plan is not None:
-            v, (choice, multiple) = arrival.vote, plan
-            votes.append(VoteCast(v.poll_id, v.voter, (choice,), not multiple, v.object_id,
-                                  arrival.activity.received_at))
-    if fresh:
-        db.execute(
-            "INSERT INTO inbox_activity (id, actor, type, body, received_at, processed_at)"
-            " VALUES " + _values(6, len(fresh)),
-            [v for a, plan in fresh for v in (a.id, a.actor, a.type, a.body, a.received_at,
-                                               None if plan is None else a.received_at)])
-    _insert_votes(db, votes)
+    """Store each new activity, counting the votes that count now (migration 011's
+    trigger on `arrival` applies the rules, row by row in queue order); True for each
+    new one that waits for the worker."""
+    before = db.execute("SELECT coalesce(max(rowid), 0) FROM inbox_activity").fetchone()[0]
+    db.execute(
+        "INSERT INTO arrival (id, actor, type, body, received_at, poll_id, voter, option_name,"
+        " object_id) VALUES " + _values(9, len(arrivals)),
+        [value for arrival in arrivals for value in _arrival_row(arrival)])
+    waiting = set(json.loads(db.execute(
+        "SELECT json_group_array(id) FROM inbox_activity"
+        " WHERE rowid > ? AND processed_at IS NULL", (before,)).fetchone()[0]))
+    waits = []
+    for arrival in arrivals:  # of two arrivals with one id, only the first was new
+        waits.append(arrival.activity.id in waiting)
+        waiting.discard(arrival.activity.id)
     return waits
 
 
-def _stored(db: sqlite3.Connection, ids: list[str]) -> set[str]:
-    """Which of `ids` are stored already. Reads here return one row: on the database
-    thread every row fetched means handing the GIL to and fro with the busy event
-    loop (and waiting for it), so rows are folded into one JSON array."""
-    marks = ", ".join("?" * len(ids))
-    found = db.execute(
-        f"SELECT json_group_array(id) FROM inbox_activity WHERE id IN ({marks})", ids,
-    ).fetchone()[0]
-    return set(json.loads(found))
-
-
-def _counted_now(db: sqlite3.Connection, arrivals: Sequence[Any],
-                 ) -> list[tuple[int, int] | None]:
-    """Per arrival, the (option index, poll.multiple) its vote is counted with in this
-    transaction, or None when it waits: each arrival up to the first that must wait,
-    provided nothing stored earlier waits. A vote counts when its poll exists, is
-    not deleted and was open when it arrived (the rule of `polls.refusal`), names
-    an option exactly (`polls.choices_for`), and its Note was not deleted first."""
-    votes = [(n, a.vote) for n, a in enumerate(arrivals) if a.vote is not None]
-    if not votes:
-        return [None] * len(arrivals)
-    found = db.execute(
-        "WITH arrived (n, poll_id, name, object_id, at) AS (VALUES "
-        + _values(5, len(votes)) + ")"
-        " SELECT (SELECT json_group_array(json_array(a.n, o.idx, p.multiple)) FROM arrived a"
-        " JOIN poll p ON p.id = a.poll_id AND p.deleted_at IS NULL"
-        " AND a.at < coalesce(p.closed_at, p.end_time)"
-        " JOIN poll_option o ON o.poll_id = p.id AND o.name = a.name"
-        " WHERE NOT EXISTS (SELECT 1 FROM object_tombstone t WHERE t.id = a.object_id)),"
-        " EXISTS (SELECT 1 FROM inbox_activity WHERE processed_at IS NULL)",
-        [value for n, v in votes for value in (
-            n, v.poll_id, v.option, v.object_id, arrivals[n].activity.received_at)]).fetchone()
-    counted = {n: (idx, multiple) for n, idx, multiple in json.loads(found[0])}
-    plans: list[tuple[int, int] | None] = []
-    waiting = bool(found[1])
-    for n in range(len(arrivals)):
-        waiting = waiting or n not in counted
-        plans.append(None if waiting else counted[n])
-    return plans
+def _arrival_row(arrival: Arrival) -> tuple[Any, ...]:
+    a, vote = arrival.activity, arrival.vote
+    ballot = (None, None, None, None) if vote is None else (
+        vote.poll_id, vote.voter, vote.option, vote.object_id)
+    return (a.id, a.actor, a.type, a.body, a.received_at, *ballot)
 
 
 def _host_spoke(db: sqlite3.Connection, items: Sequence[Any]) -> list[None]:
