@@ -223,11 +223,18 @@ class SqliteStore:
     async def _apply_writes(self, batch: list[sqlite_writes.Write]) -> list[Any]:
         """One group-commit batch in one hand-off to the database thread (see
         `sqlite_writes`). aiosqlite has no public call to run a function there;
-        `_execute` is the primitive all of its methods are made of."""
+        `_execute` is the primitive all of its methods are made of. Arrivals alone
+        are one INSERT there; the reads around it are made here, on the reader,
+        under the lock, so no other write of ours comes between."""
         async with self._lock:
-            results: list[Any] = await self._db._execute(  # type: ignore[no-untyped-call]
-                _apply_in_transaction, self._db, batch)
-            return results
+            if sqlite_writes.needs_transaction(batch):
+                results: list[Any] = await self._db._execute(  # type: ignore[no-untyped-call]
+                    _apply_in_transaction, self._db, batch)
+                return results
+            before = sqlite_writes.last_arrival(self._reader)
+            await self._db._execute(  # type: ignore[no-untyped-call]
+                sqlite_writes.insert_arrivals, self._db._conn, batch)
+            return sqlite_writes.waiting_since(self._reader, batch, before)
 
     # local actors
 
@@ -1184,8 +1191,6 @@ def _apply_in_transaction(db: aiosqlite.Connection, batch: list[sqlite_writes.Wr
                           ) -> list[Any]:
     """On the database thread: the whole batch, or nothing."""
     connection = db._conn
-    if not sqlite_writes.needs_transaction(batch):  # one statement: atomic by itself
-        return sqlite_writes.apply(connection, batch)
     connection.execute("BEGIN IMMEDIATE")
     try:
         results = sqlite_writes.apply(connection, batch)

@@ -15,8 +15,9 @@ SQLite works, and the busy event loop takes it and keeps it for up to the
 switch interval (5 ms) before the thread can go on. So the commonest batch,
 arrivals alone, is one INSERT into the `arrival` view (migration 011) in
 SQLite's autocommit mode: the statement is its own transaction, and its one
-long step (rows, triggers, COMMIT and the disk) is the one likely wait for the
-GIL (the two indexed reads around it are over before the loop can take it).
+step (rows, triggers, COMMIT and the disk) the one wait for the GIL; the two
+indexed reads around it (which rows are new, which of those wait) are made on
+the event loop's reader connection (`SqliteStore._apply_writes`).
 
 An arriving vote is counted in the statement that stores its activity
 (`Arrival`), which spares the inbox worker a second pass (read the row back,
@@ -123,11 +124,26 @@ def _save_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> list[bool
     """Store each new activity, counting the votes that count now (migration 011's
     trigger on `arrival` applies the rules, row by row in queue order); True for each
     new one that waits for the worker."""
-    before = db.execute("SELECT coalesce(max(rowid), 0) FROM inbox_activity").fetchone()[0]
+    before = last_arrival(db)
+    insert_arrivals(db, arrivals)
+    return waiting_since(db, arrivals, before)
+
+
+def last_arrival(db: sqlite3.Connection) -> int:
+    """The rowid of the newest stored activity: rows past it are new."""
+    found: int = db.execute("SELECT coalesce(max(rowid), 0) FROM inbox_activity").fetchone()[0]
+    return found
+
+
+def insert_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> None:
     db.execute(
         "INSERT INTO arrival (id, actor, type, body, received_at, poll_id, voter, option_name,"
         " object_id) VALUES " + _values(9, len(arrivals)),
         [value for arrival in arrivals for value in _arrival_row(arrival)])
+
+
+def waiting_since(db: sqlite3.Connection, arrivals: Sequence[Any], before: int) -> list[bool]:
+    """Per arrival, whether it was stored after row `before` and waits for the worker."""
     waiting = set(json.loads(db.execute(
         "SELECT json_group_array(id) FROM inbox_activity"
         " WHERE rowid > ? AND processed_at IS NULL", (before,)).fetchone()[0]))

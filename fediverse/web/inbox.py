@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from quart import Blueprint, Response, current_app, request
-from werkzeug.datastructures import Headers
 
 from activitypub.errors import NotFound, UnsupportedMediaType
 from activitypub.vocab import domain_of, host_of
@@ -39,7 +38,7 @@ async def inbox(username: str | None = None) -> Response:
     if media_type not in ACTIVITY_MEDIA_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/activity+json")
     body = cast(bytes, await request.get_data(cache=False, as_text=False))
-    headers = _lower_cased(request.headers)
+    headers = _sent_headers()
     try:
         actor, activity = await authenticate(
             SignedRequest(request.method, _request_target(), headers, body),
@@ -74,12 +73,13 @@ async def _is_local_actor(store: Store, username: str) -> bool:
     return True
 
 
-def _lower_cased(headers: Headers) -> dict[str, str]:
-    """The request's headers by lower-cased name, the first of repeated ones (as
-    `Headers.get` reads them): verification looks each up directly (`httpsig._header`)."""
+def _sent_headers() -> dict[str, str]:
+    """The headers as the peer sent them, by lower-cased name, the first of repeated
+    ones: verification looks each up directly (`httpsig._header`). Read from the ASGI
+    scope, not Quart's `request.headers`, which adds a `Remote-Addr` of its own."""
     found: dict[str, str] = {}
-    for name, value in headers.items():
-        found.setdefault(name.lower(), value)
+    for name, value in request.scope["headers"]:
+        found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
     return found
 
 
