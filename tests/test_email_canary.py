@@ -77,7 +77,7 @@ async def test_a_commenters_address_appears_in_no_output(
         outputs["bad csrf"] = await visitor.post(
             f"/polls/{poll.id}/comments", {"name": "x", "email": CANARY, "comment": "x"},
             csrf=False)
-        outputs["bad e-mail redirect"] = bad_email
+        outputs["bad e-mail refused"] = bad_email
 
     # Then the address was stored, for staff, and shows nowhere else
     assert published[0] == 303

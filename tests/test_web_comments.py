@@ -3,6 +3,7 @@ Notes that show them to fediverse readers."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -106,17 +107,46 @@ async def test_bad_comments_change_nothing(instance):
     async with Visitor(instance) as visitor:
         answers = {name: await visitor.comment(poll.id, *fields)
                    for name, fields in cases.items()}
-        _, page, _ = await visitor.get(f"/polls/{poll.id}")
         no_csrf = await visitor.post(f"/polls/{poll.id}/comments",
                                      {"name": "An", "email": "a@example.org", "comment": "x"},
                                      csrf=False)
         still, _, _ = await visitor.get(f"/polls/{poll.id}")
 
-    assert {n: (s, h["Location"]) for n, (s, _, h) in answers.items()} == dict.fromkeys(
-        cases, (303, f"/polls/{poll.id}#comment-form-title"))
-    assert "Schrijf een reactie van hoogstens 3000 tekens." in page  # the last one
+    assert {n: s for n, (s, _, _) in answers.items()} == dict.fromkeys(cases, 422)
+    assert all(h["Cache-Control"] == "no-store" for _, _, h in answers.values())
+    assert "Schrijf een reactie van hoogstens 3000 tekens." in answers["long comment"][1]
     assert no_csrf[0] == 400 and still == 200
     assert await stored(instance, poll.id) == {"visible": [], "pending": [], "hidden": []}
+
+
+async def test_a_refused_comment_comes_back_with_what_was_typed(instance):
+    # Given a visitor who wrote a long comment but forgot their name
+    poll = await new_poll(instance)
+    text = "Ik kom elke week.\nDe bibliotheek is <b>mijn</b> tweede huiskamer. " * 20
+    async with Visitor(instance) as visitor:
+        # When they send it
+        status, page, _ = await visitor.comment(poll.id, "", "an@example.org", text)
+
+    # Then the page says why, and the form still holds the comment (as text, never
+    # markup) but not the address, which appears in no output (A40)
+    form = page.split('id="comment-form"', 1)[1].split("</form>", 1)[0]
+    assert status == 422
+    assert "Vul een naam in van hoogstens 80 tekens." in page
+    assert ">" + html.escape(text, quote=False) + "</textarea>" in form
+    assert "an@example.org" not in page
+    assert "<b>mijn</b>" not in page
+
+
+async def test_a_refused_comment_of_a_megabyte_is_not_echoed_whole(instance):
+    # Given a comment far past the limit
+    poll = await new_poll(instance)
+    async with Visitor(instance) as visitor:
+        # When it is sent
+        status, page, _ = await visitor.comment(poll.id, "An", "an@example.org", "x" * 900_000)
+
+    # Then it is refused, and what comes back is cut to twice the limit
+    assert status == 422
+    assert "x" * 6000 in page and "x" * 6001 not in page
 
 
 async def test_a_flood_of_comments_from_one_address_is_cut_off(tmp_path):

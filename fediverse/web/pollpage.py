@@ -4,12 +4,16 @@ Every form posts back here and is answered with a 303 to the page (post,
 redirect, get), so a reload never repeats it; what happened is flashed in the
 session and shown once, beside the form, where the redirect lands. A form that cannot be
 accepted changes nothing: a bad CSRF token is a 400 page (`forms`), a flood from
-one address a 429 page with `Retry-After`, anything else a message on the page.
+one address a 429 page with `Retry-After`, anything else a message on the page. A
+refused comment is the one form answered with the page itself (422), so that what
+was typed is still in the form: a comment can be long, and a session cookie could
+not carry it through a redirect.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from html import escape
 
 from quart import (
@@ -35,10 +39,29 @@ from .visitors import browser_id, new_browser_id, over_budget, remember_browser
 
 bp = Blueprint("pollpage", __name__)
 
+MAX_TYPED_NAME = 300  # characters of a refused comment's name shown back, at most
 
-async def poll_page(found: Poll) -> Response:
-    """The page at the poll's id, for browsers (the Question is served to software)."""
+
+@dataclass(frozen=True)
+class TypedComment:
+    """A comment form sent back to its writer with what they typed, and why it was not
+    taken: nobody should have to write a comment twice for a slip in the name. The
+    e-mail address is not sent back (security.md A40: it appears in no output but
+    the staff's; a browser fills it in again)."""
+
+    name: str
+    text: str
+    error: str
+
+
+async def poll_page(found: Poll, typed: TypedComment | None = None) -> Response:
+    """The page at the poll's id, for browsers (the Question is served to software).
+    With `typed`, the answer to a refused comment (422): the form holds what was typed,
+    which is nobody else's to see, so the page is not to be stored."""
     s = services()
+    messages = _messages_by_place()
+    if typed is not None:
+        messages["comment"].append(("error", typed.error))
     now = time.time()
     browser = browser_id()
     poll_url = s.urls.poll(found.id)  # never the request's Host: a proxy or a forger sets it
@@ -51,13 +74,16 @@ async def poll_page(found: Poll) -> Response:
         moderation=await s.store.poll_moderation(found.id),
         voted=browser is not None and await s.store.has_voted(found.id, voter_id(browser)),
         preselected={option_index(c, found) for c in request.args.getlist("choice")[:50]},
-        messages=_messages_by_place(),
+        messages=messages, typed=typed,
         handle=f"@{found.local_username}@{s.settings.host}", poll_url=poll_url,
         feed_url=f"{s.urls.profile(found.local_username)}/polls.atom",
         comment_max_chars=s.settings.comment_max_chars,
         embed_snippet=embed_snippet(found, poll_url),
     )
-    return Response(page, content_type="text/html; charset=utf-8")
+    if typed is None:
+        return Response(page, content_type="text/html; charset=utf-8")
+    return Response(page, status=422, content_type="text/html; charset=utf-8",
+                    headers={"Cache-Control": "no-store"})
 
 
 @bp.post("/polls/<int:poll_id>/vote")
@@ -88,12 +114,13 @@ async def comment(poll_id: int) -> Response:
     wait = over_budget("comments")
     if wait is not None:
         return await too_many(wait)
+    name, email, text = form.get("name", ""), form.get("email", ""), form.get("comment", "")
     try:
-        draft = checked_comment(form.get("name", ""), form.get("email", ""),
-                                form.get("comment", ""), s.settings.comment_max_chars)
+        draft = checked_comment(name, email, text, s.settings.comment_max_chars)
     except CommentError as refused:
-        await flash(str(refused), "error:comment")
-        return back(poll_id, "comment-form-title")
+        text_cap = 2 * s.settings.comment_max_chars  # what is far too long is not echoed whole
+        return await poll_page(found, TypedComment(name[:MAX_TYPED_NAME], text[:text_cap],
+                                                   str(refused)))
     moderation = await s.store.poll_moderation(poll_id)
     known = moderation == "first" and await s.store.has_visible_comment_by(draft.email)
     reply = new_comment(found, draft, initial_state(moderation, known), s.urls, time.time())

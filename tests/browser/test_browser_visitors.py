@@ -106,6 +106,24 @@ async def test_a_comment_in_an_open_poll_appears_at_once(live, page):
     assert page.errors == []
 
 
+async def test_a_refused_comment_keeps_what_was_typed(live, page):
+    poll = await rich_poll(live)
+    await page.goto(f"{live.url}/polls/{poll.id}")
+
+    await page.get_by_label("Naam").fill("   ")  # the browser lets it through; we do not
+    await page.get_by_label("E-mailadres").fill("ria@example.org")
+    await page.get_by_label("Reactie", exact=True).fill("Een lange reactie.\nMet twee regels.")
+    await page.get_by_role("button", name="Reactie plaatsen").click()
+
+    assert await page.get_by_role("alert").inner_text() == (
+        "Vul een naam in van hoogstens 80 tekens.")
+    assert await page.get_by_label("Reactie", exact=True).input_value() == (
+        "Een lange reactie.\nMet twee regels.")
+    assert await page.evaluate("location.hash") == "#comment-form-title"
+    assert await live.services.store.replies(poll.id, "pending") == []
+    assert [e for e in page.errors if "status of 422" not in e] == []  # Chromium logs the 422
+
+
 async def test_the_language_switch_turns_the_page_english_and_stays(live, page):
     poll = await rich_poll(live)
     await page.goto(f"{live.url}/polls/{poll.id}")
