@@ -18,7 +18,8 @@ from .services import Services
 from .storage import Follow, FollowState
 
 
-async def on_follow(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_follow(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     username = services.urls.username_of(get_id(activity.get("object")) or "")
     if username is None or await services.store.local_actor(username) is None:
         return
@@ -59,7 +60,8 @@ async def _answer(services: Services, kind: str, username: str, actor: str,
     await services.outbox.publish(username, make(follow, local_id, services.urls), [remote.inbox])
 
 
-async def on_undo(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_undo(services: Services, activity: JsonObject, actor: str,
+                  inbox_owner: str | None) -> None:
     """Undo(Follow): matched by the embedded Follow's object, else by the Follow id."""
     inner = activity.get("object")
     if isinstance(inner, dict) and not has_type(inner, "Follow"):
@@ -73,11 +75,13 @@ async def on_undo(services: Services, activity: JsonObject, actor: str) -> None:
             await services.store.remove_follower(local.username, actor)
 
 
-async def on_accept(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_accept(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     await _settle(services, activity, actor, "accepted")
 
 
-async def on_reject(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_reject(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     await _settle(services, activity, actor, "rejected")
 
 
@@ -90,7 +94,8 @@ async def _settle(services: Services, activity: JsonObject, actor: str,
     await services.store.set_following_state(follow.follow_id, state, time.time())
 
 
-async def on_delete(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_delete(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     """An actor deleting itself: forget its follows and key, keep a tombstone."""
     if get_id(activity.get("object")) == actor:
         await services.store.forget_actor(actor, time.time())

@@ -27,7 +27,10 @@ from .storage import InboxActivity
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Services, JsonObject, str], Awaitable[None]]
+Handler = Callable[[Services, JsonObject, str, str | None], Awaitable[None]]
+"""Called with the activity, its authenticated actor, and the local actor whose
+personal inbox it came in at (None: the shared inbox), which decides whether a
+vote counts (security.md A22)."""
 
 HANDLERS: dict[str, tuple[Handler, ...]] = {
     "Follow": (follows.on_follow,),
@@ -58,7 +61,7 @@ class InboxWorker:
 
     async def _apply_in_order(self, chain: list[tuple[InboxActivity, JsonObject]]) -> None:
         for row, activity in chain:
-            error = await self._apply(activity, row.actor)
+            error = await self._apply(activity, row)
             await self._services.store.mark_inbox_processed(row.id, time.time(), error)
 
     async def run_forever(self) -> None:
@@ -72,13 +75,13 @@ class InboxWorker:
             except TimeoutError:
                 pass
 
-    async def _apply(self, activity: JsonObject, actor: str) -> str | None:
+    async def _apply(self, activity: JsonObject, row: InboxActivity) -> str | None:
         handlers = self._handlers.get(activity["type"], ())
         if not handlers:
             log.debug("ignored %s %s", activity["type"], get_id(activity))
         try:
             for handler in handlers:
-                await handler(self._services, activity, actor)
+                await handler(self._services, activity, row.actor, row.inbox_owner)
         except Exception as exc:  # a loop edge: record the reason, keep going
             log.exception("processing %s failed", get_id(activity))
             return f"{type(exc).__name__}: {exc}"[:500]

@@ -9,7 +9,8 @@ not counted.
 
 A plain vote (a Create of one Note that counts) is recognised by the inbox as it
 arrives (`vote_on_arrival`) and counted as its activity is stored; the worker
-applies everything else, with the same rules.
+applies everything else, with the same rules. A vote sent to the personal inbox
+of a local actor who does not own the poll does not count (security.md A22).
 """
 
 from __future__ import annotations
@@ -30,14 +31,16 @@ log = logging.getLogger(__name__)
 NOTE_TYPES = ("Note", "Answer", "Article", "Page")
 
 
-async def on_create(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_create(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     """GoToSocial may one day put several votes in one Create: each object counts."""
     for obj in as_list(activity.get("object")):
         if isinstance(obj, dict) and has_type(obj, *NOTE_TYPES):
-            await _answer(services, obj, actor)
+            await _answer(services, obj, actor, inbox_owner)
 
 
-async def on_update(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_update(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     """An edited reply replaces its text; only its author can edit it."""
     obj = activity.get("object")
     if not isinstance(obj, dict) or not has_type(obj, *NOTE_TYPES):
@@ -49,7 +52,8 @@ async def on_update(services: Services, activity: JsonObject, actor: str) -> Non
                                     time.time())
 
 
-async def on_delete(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_delete(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     """A deleted reply goes, by its author only; an unknown id is remembered so a
     Create arriving after its Delete does not bring it back."""
     object_id = get_id(activity.get("object"))
@@ -83,13 +87,14 @@ def vote_on_arrival(services: Services, activity: JsonObject, actor: str) -> Bal
     return Ballot(poll_id, actor, name, str(note["id"]))
 
 
-async def _answer(services: Services, note: JsonObject, actor: str) -> None:
+async def _answer(services: Services, note: JsonObject, actor: str,
+                  inbox_owner: str | None) -> None:
     poll = await _poll_answered(services, note)
     if poll is None or await services.store.is_object_tombstoned(get_id(note) or ""):
         return  # not ours, or its Delete came first: a late Create does not revive it
     name = note.get("name")
     if isinstance(name, str) and polls.choices_for(poll, [name]):
-        await _vote(services, poll, name, note, actor)  # Mastodon ignores `content` here
+        await _vote(services, poll, name, note, actor, inbox_owner)  # Mastodon ignores `content`
     elif _has_text(note):
         await _reply(services, poll, note, actor)
 
@@ -100,13 +105,18 @@ async def _poll_answered(services: Services, note: JsonObject) -> polls.Poll | N
     return await services.store.poll(poll_id) if poll_id is not None else None
 
 
-def _refusal(services: Services, poll: polls.Poll, actor: str) -> str | None:
+def _refusal(services: Services, poll: polls.Poll, actor: str,
+             inbox_owner: str | None) -> str | None:
+    """`polls.refusal`, and GoToSocial's rule that a personal inbox takes votes only
+    for its own actor's polls (security.md A22); the shared inbox takes any."""
+    if inbox_owner is not None and inbox_owner != poll.local_username:
+        return f"sent to the inbox of {inbox_owner}, who does not own the poll"
     return polls.refusal(poll, actor, time.time(), services.urls.actor(poll.local_username))
 
 
 async def _vote(services: Services, poll: polls.Poll, name: str, note: JsonObject,
-                actor: str) -> None:
-    reason = _refusal(services, poll, actor)
+                actor: str, inbox_owner: str | None) -> None:
+    reason = _refusal(services, poll, actor, inbox_owner)
     if reason:
         log.info("vote by %s on poll %s not counted: %s", actor, poll.id, reason)
         return

@@ -26,7 +26,8 @@ MAX_OBJECTS = 50
 MAX_ID_CHARS = 2_000
 
 
-async def on_flag(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_flag(services: Services, activity: JsonObject, actor: str,
+                  inbox_owner: str | None) -> None:
     objects = flagged_ids(activity)
     if not objects:
         log.info("report %s names no object; ignored", get_id(activity))

@@ -50,7 +50,8 @@ async def test_activities_sharing_an_actor_or_object_are_applied_in_arrival_orde
     applied: list[str] = []
     y_done = asyncio.Event()
 
-    async def handle(_: Services, activity: dict[str, Any], actor: str) -> None:
+    async def handle(_: Services, activity: dict[str, Any], actor: str,
+                     inbox_owner: str | None) -> None:
         name = activity["id"].rsplit("/", 1)[1]
         if name == "vote":
             await asyncio.wait_for(y_done.wait(), 5)  # only possible side by side

@@ -34,6 +34,7 @@ from harness import (
 from test_polls_federation import new_poll, vote_from
 
 from activitypub import httpsig
+from activitypub.keys import private_key_pem, public_key_pem
 from activitypub.vocab import PUBLIC, domain_of
 from fediverse import polls, tallies
 from fediverse.discussion import MAX_CONTENT_CHARS
@@ -42,6 +43,7 @@ from fediverse.lifecycle import close_poll, publish_poll
 from fediverse.polls import Poll, PollDraft
 from fediverse.ratelimit import HostBudget
 from fediverse.settings import Settings, SettingsError, load_settings
+from fediverse.storage import LocalActor
 from fediverse.tallies import TallyWorker
 
 AS2 = "application/activity+json"
@@ -441,6 +443,66 @@ async def test_the_polls_own_actor_cannot_vote(instance, remote):
     assert theirs is None
     assert status == 401
     assert await tally(instance, poll) == ((0, 0), 0)
+
+
+async def second_actor(instance: RunningInstance, username: str = "jeugd") -> str:
+    """Another local actor on the instance (as `peiling init` adds); its personal inbox."""
+    key = shared_key(1)
+    await instance.services.store.create_local_actor(LocalActor(
+        username, "Jeugdbibliotheek", "", private_key_pem(key), public_key_pem(key)),
+        time.time())
+    return f"{instance.url}/users/{username}/inbox"
+
+
+@pytest.mark.parametrize(("inbox", "expected"), [
+    ("another actor's", ((0, 0), 0)), ("shared", ((1, 0), 1)), ("the poll owner's", ((1, 0), 1))])
+async def test_a_vote_counts_at_the_shared_inbox_or_the_poll_owners_only(
+        instance, remote, inbox, expected):
+    # Given bieb's poll, and jeugd, a second actor on the same instance
+    poll = await new_poll(instance)
+    url = {"another actor's": await second_actor(instance), "shared": f"{instance.url}/inbox",
+           "the poll owner's": instance.inbox}[inbox]
+
+    # When alice sends her vote to that inbox
+    status, _ = await remote.send(vote(remote, instance, poll, "Eens"), url)
+    counted_on_arrival = await tally(instance, poll)
+    await process(instance)
+
+    # Then it is acknowledged; at jeugd's inbox it counts neither on arrival nor
+    # after the worker has seen it, and is no reply either
+    assert status == 202
+    assert counted_on_arrival == expected
+    assert await tally(instance, poll) == expected
+    assert await replies(instance, poll) == []
+    assert await instance.services.store.pending_inbox_activities(10) == []
+
+
+@pytest.mark.parametrize("shape", ["behind a waiting reply", "two notes in one Create"])
+async def test_a_vote_the_worker_applies_at_another_actors_inbox_is_ignored(
+        instance, remote, shape):
+    # Given bieb's poll, jeugd's personal inbox, and bob's vote that the inbox worker
+    # applies: it arrives while alice's reply waits, or it is GoToSocial's shape
+    poll = await new_poll(instance)
+    jeugd_inbox = await second_actor(instance)
+    remote.add_actor("bob", 2)
+    activity = vote(remote, instance, poll, "Eens", "bob")
+    if shape == "behind a waiting reply":
+        assert (await remote.send(reply(remote, instance, poll, "<p>Eens</p>"),
+                                  instance.inbox))[0] == 202
+    else:
+        note = activity["object"]
+        activity["object"] = [note, {**note, "id": f"{note['id']}-2", "name": "Oneens"}]
+
+    # When bob sends it to jeugd's inbox, and the worker runs
+    status, _ = await remote.send(activity, jeugd_inbox)
+    waiting = [a.id for a in await instance.services.store.pending_inbox_activities(10)]
+    await process(instance)
+
+    # Then it waited for the worker, which did not count it
+    assert status == 202
+    assert activity["id"] in waiting
+    assert await tally(instance, poll) == ((0, 0), 0)
+    assert await instance.services.store.pending_inbox_activities(10) == []
 
 
 @pytest.mark.parametrize("target", [

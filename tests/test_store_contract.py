@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 
 import pytest
 
 from fediverse.storage import DuplicateError, Follow, InboxActivity, LocalActor, RemoteActor, Store
-from fediverse.storage.sqlite import SqliteStore
+from fediverse.storage.sqlite import SqliteStore, _migrations
 
 
 @pytest.fixture(params=["sqlite"])
@@ -40,6 +42,20 @@ async def test_inbox_activity_is_stored_once_by_id(store):
     [pending] = await store.pending_inbox_activities(10)
     await store.mark_inbox_processed(pending.id, 2.0, None)
     assert await store.pending_inbox_activities(10) == []
+
+
+async def test_inbox_activity_keeps_the_inbox_it_came_in_at(store):
+    # Given one activity from bieb's personal inbox and one from the shared inbox
+    personal = InboxActivity("https://m.example/1", "https://m.example/u", "Create", "{}", 1.0,
+                             inbox_owner="bieb")
+    shared = InboxActivity("https://m.example/2", "https://m.example/u", "Follow", "{}", 2.0)
+
+    # When both are stored
+    await store.save_inbox_activity(personal)
+    await store.save_inbox_activity(shared)
+
+    # Then the worker gets each back with its inbox
+    assert await store.pending_inbox_activities(10) == [personal, shared]
 
 
 async def test_followers_and_their_preferred_inboxes(store):
@@ -116,3 +132,24 @@ async def test_migrations_are_idempotent(tmp_path):
 
     assert [a.username for a in await second.local_actors()] == ["x"]
     await second.close()
+
+
+async def test_activities_stored_before_migration_012_keep_waiting_from_no_inbox(tmp_path):
+    # Given a database as migration 011 left it, with an activity still waiting
+    path = tmp_path / "at-011.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        for number, script in _migrations():
+            if number <= 11:
+                db.executescript(script)
+        db.executescript(
+            "PRAGMA user_version = 11;"
+            " INSERT INTO inbox_activity (id, actor, type, body, received_at)"
+            " VALUES ('https://m.example/1', 'https://m.example/u', 'Follow', '{}', 1.0);")
+
+    # When the store opens it
+    store = await SqliteStore.open(path)
+
+    # Then the activity is still there and waits, as if it came in at the shared inbox
+    assert await store.pending_inbox_activities(10) == [InboxActivity(
+        "https://m.example/1", "https://m.example/u", "Follow", "{}", 1.0, inbox_owner=None)]
+    await store.close()

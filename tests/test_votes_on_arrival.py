@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,24 @@ async def test_a_vote_the_poll_does_not_take_waits_for_the_worker(store: SqliteS
     # that names no option may be a reply)
     assert waits is True
     assert await store.tally(poll.id) == Tally((0, 0), 0)
+
+
+@pytest.mark.parametrize(("inbox_owner", "counted"), [
+    ("jeugd", False), (None, True), ("bieb", True)])
+async def test_a_vote_counts_on_arrival_only_at_the_shared_inbox_or_the_poll_owners(
+        store: SqliteStore, inbox_owner: str | None, counted: bool):
+    # Given bieb's poll and a second local actor, jeugd
+    await store.create_local_actor(LocalActor("jeugd", "Jeugd", "", "-", "-"), T0)
+    draft = PollDraft("Eens?", end_time=time.time() + 3600, options=("ja", "nee"))
+    poll = await store.create_poll("bieb", validate(draft, time.time()), T0)
+
+    # When a vote for it comes in at jeugd's personal inbox, the shared one or bieb's
+    waits = await store.save_inbox_activity(
+        replace(arrival(1), inbox_owner=inbox_owner), ballot(poll.id, 1))
+
+    # Then only at jeugd's it is not counted, and waits for the worker to ignore it
+    assert waits is not counted
+    assert await store.tally(poll.id) == (Tally((1, 0), 1) if counted else Tally((0, 0), 0))
 
 
 async def test_a_second_single_choice_vote_is_stored_processed_and_not_counted(

@@ -27,11 +27,13 @@ from .reports import merged, report_from
 log = logging.getLogger(__name__)
 
 
-async def on_create(services: Services, activity: JsonObject, actor: str) -> None:
-    await on_update(services, activity, actor)
+async def on_create(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
+    await on_update(services, activity, actor, inbox_owner)
 
 
-async def on_update(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_update(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     if not services.settings.is_hub:
         return
     for obj in as_list(activity.get("object")):
@@ -39,7 +41,8 @@ async def on_update(services: Services, activity: JsonObject, actor: str) -> Non
             await _mirror(services, obj, actor)
 
 
-async def on_delete(services: Services, activity: JsonObject, actor: str) -> None:
+async def on_delete(services: Services, activity: JsonObject, actor: str,
+                    inbox_owner: str | None) -> None:
     """A library deleted its poll: it leaves the national pages (and totals)."""
     if not services.settings.is_hub:
         return

@@ -46,19 +46,25 @@ class RemoteActor:
 
 @dataclass(frozen=True)
 class InboxActivity:
+    """`inbox_owner` is the local actor whose personal inbox it came in at, None for
+    the shared inbox: a vote there for another local actor's poll does not count
+    (security.md A22)."""
+
     id: str
     actor: str
     type: str
     body: str
     received_at: float
+    inbox_owner: str | None = None
 
 
 @dataclass(frozen=True)
 class Ballot:
     """A vote the inbox recognised as it arrived: `voter` names `option` of poll
     `poll_id` with the Note `object_id`. Stored with its activity, it is counted in
-    that transaction if the poll is open and has exactly that option, so the poll
-    is never read on the way in (see `save_inbox_activity`)."""
+    that transaction if the poll is open, has exactly that option and belongs to the
+    activity's `inbox_owner` (when it has one), so the poll is never read on the
+    way in (see `save_inbox_activity`)."""
 
     poll_id: int
     voter: str

@@ -338,14 +338,15 @@ class SqliteStore:
         the row is on disk (group commit). A `vote` is counted in that same
         transaction and its activity stored as processed, so the worker never reads
         it back: if its poll is open and has the option, its Note was not deleted,
-        and no activity stored before it still waits. Otherwise it waits too, and
-        the worker applies everything in arrival order, with every rule."""
+        it came in at the shared inbox or its poll's owner's, and no activity stored
+        before it still waits. Otherwise it waits too, and the worker applies
+        everything in arrival order, with every rule."""
         waits: bool = await self._writes.submit(sqlite_writes.Arrival(activity, vote))
         return waits
 
     async def pending_inbox_activities(self, limit: int) -> list[InboxActivity]:
         rows = await self._all(
-            "SELECT id, actor, type, body, received_at FROM inbox_activity"
+            "SELECT id, actor, type, body, received_at, inbox_owner FROM inbox_activity"
             " WHERE processed_at IS NULL ORDER BY received_at, rowid LIMIT ?",
             (limit,),
         )

@@ -13,7 +13,7 @@ id sent twice is new only the first time.
 Each statement costs the database thread the GIL: `sqlite3` lets it go while
 SQLite works, and the busy event loop takes it and keeps it for up to the
 switch interval (5 ms) before the thread can go on. So the commonest batch,
-arrivals alone, is one INSERT into the `arrival` view (migration 011) in
+arrivals alone, is one INSERT into the `arrival` view (migration 012) in
 SQLite's autocommit mode: the statement is its own transaction, and its one
 step (rows, triggers, COMMIT and the disk) the one wait for the GIL; the two
 indexed reads around it (which rows are new, which of those wait) are made on
@@ -28,7 +28,8 @@ activities sharing an actor or an object are applied in arrival order
 (security.md A36): when no activity stored before it is still waiting for the
 worker, everything before it has been applied, so applying it now is applying
 it in turn. A vote that does not plainly count (its poll closed, deleted or
-without that option, its Note deleted first) is stored to wait like any other
+without that option, its Note deleted first, or sent to the personal inbox of a
+local actor who does not own the poll) is stored to wait like any other
 activity: the worker applies its rules, and a Note naming no option may be a
 reply.
 
@@ -121,7 +122,7 @@ def _values(row_width: int, rows: int) -> str:
 
 
 def _save_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> list[bool]:
-    """Store each new activity, counting the votes that count now (migration 011's
+    """Store each new activity, counting the votes that count now (migration 012's
     trigger on `arrival` applies the rules, row by row in queue order); True for each
     new one that waits for the worker."""
     before = last_arrival(db)
@@ -137,8 +138,8 @@ def last_arrival(db: sqlite3.Connection) -> int:
 
 def insert_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> None:
     db.execute(
-        "INSERT INTO arrival (id, actor, type, body, received_at, poll_id, voter, option_name,"
-        " object_id) VALUES " + _values(9, len(arrivals)),
+        "INSERT INTO arrival (id, actor, type, body, received_at, inbox_owner, poll_id, voter,"
+        " option_name, object_id) VALUES " + _values(10, len(arrivals)),
         [value for arrival in arrivals for value in _arrival_row(arrival)])
 
 
@@ -158,7 +159,7 @@ def _arrival_row(arrival: Arrival) -> tuple[Any, ...]:
     a, vote = arrival.activity, arrival.vote
     ballot = (None, None, None, None) if vote is None else (
         vote.poll_id, vote.voter, vote.option, vote.object_id)
-    return (a.id, a.actor, a.type, a.body, a.received_at, *ballot)
+    return (a.id, a.actor, a.type, a.body, a.received_at, a.inbox_owner, *ballot)
 
 
 def _host_spoke(db: sqlite3.Connection, items: Sequence[Any]) -> list[None]:

@@ -55,6 +55,7 @@ async def inbox(username: str | None = None) -> Response:
     waits = await s.store.save_inbox_activity(InboxActivity(
         id=activity["id"], actor=actor.id, type=activity["type"],
         body=body.decode("utf-8"), received_at=time.time(),  # as sent: it parsed as UTF-8
+        inbox_owner=username,
     ), vote_on_arrival(s, activity, actor.id))
     if waits:
         s.inbox_wake.set()
