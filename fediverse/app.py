@@ -125,7 +125,7 @@ def _startup_objects_frozen() -> Iterator[None]:
     objects, all living as long as we serve) out of the garbage collector's full
     passes. Each pass over them took about 40 ms and came about once a second under
     load, and every request and commit in flight waited for it: frozen, the vote
-    benchmark's p99 went from about 70 to about 29 ms. Unfrozen when serving stops."""
+    benchmark's p99 went from 61-75 to 25-28 ms. Unfrozen when serving stops."""
     gc.freeze()
     try:
         yield

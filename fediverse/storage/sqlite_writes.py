@@ -185,24 +185,20 @@ def _delivered(db: sqlite3.Connection, items: Sequence[Any]) -> list[None]:
 
 
 def _cast_votes(db: sqlite3.Connection, votes: Sequence[Any]) -> list[tuple[int, ...]]:
-    """Count what the unique indexes let through (the counters follow the rows, by
-    migration 009's triggers); returns each vote's newly counted choices."""
-    new = {tuple(row) for row in _insert_votes(db, votes, " RETURNING poll_id, voter, choice")}
-    return [_claim(new, v) for v in votes]
-
-
-def _insert_votes(db: sqlite3.Connection, votes: Sequence[VoteCast], returning: str = "",
-                  ) -> list[Any]:
-    """One statement for all the votes' rows. Without `returning` it is done in one
-    step; each row it returns costs a hand-back of the GIL (see `_stored`)."""
+    """Count what the unique indexes let through, in one statement (the counters
+    follow the rows, by migration 009's triggers); returns each vote's newly counted
+    choices. The votes the inbox worker applies and the page's votes come this way, a
+    few at a time: the rows RETURNING hands back, each a step of its own, cost little
+    here."""
     rows = [(v.poll_id, v.voter, c, int(v.single), v.object_id, v.now)
             for v in votes for c in v.choices]
     if not rows:
-        return []
-    return db.execute(
+        return [() for _ in votes]
+    new = {tuple(row) for row in db.execute(
         "INSERT OR IGNORE INTO vote (poll_id, voter, choice, single, object_id, created_at)"
-        " VALUES " + _values(6, len(rows)) + returning,
-        [value for row in rows for value in row]).fetchall()
+        " VALUES " + _values(6, len(rows)) + " RETURNING poll_id, voter, choice",
+        [value for row in rows for value in row]).fetchall()}
+    return [_claim(new, v) for v in votes]
 
 
 def _claim(new: set[tuple[Any, ...]], vote: VoteCast) -> tuple[int, ...]:
