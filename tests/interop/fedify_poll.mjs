@@ -11,8 +11,10 @@
 // it with Fedify's vocabulary, votes on it the way Mastodon does (a Create of a
 // Note whose `name` is the option and `inReplyTo` the Question), sends a reply
 // (a public Note with content), and waits for our tally Update(Question), whose
-// counts it reads.  The last stdout line is one JSON result; exits 0 only if
-// every step worked.  Fedify's own log goes to stderr (FEDIFY_LOG_LEVEL=debug).
+// counts it reads.  With FEDIFY_AWAIT_CLOSE=1 it then prints {"tallied": true} and
+// waits for the final Update(Question) that says the poll closed (the caller
+// closes it).  The last stdout line is one JSON result; exits 0 only if every step
+// worked.  Fedify's own log goes to stderr (FEDIFY_LOG_LEVEL=debug).
 
 import { randomUUID } from "node:crypto";
 import {
@@ -31,6 +33,7 @@ import {
 
 const TIMEOUT_MS = Number(process.env.FEDIFY_TIMEOUT_MS ?? 40000);
 const VOTE = process.env.FEDIFY_VOTE ?? "Eens";
+const AWAIT_CLOSE = process.env.FEDIFY_AWAIT_CLOSE === "1";
 const REPLY_HTML = "<p>Eens, interessant</p>";
 
 const { result, finish, handle, verification } = await setUp("fedify_poll.mjs");
@@ -47,8 +50,9 @@ function stage() {
 const accepted = stage();
 const created = stage();
 const tallied = stage();
+const closed = stage();
 function failAll(reason) {
-  for (const s of [accepted, created, tallied]) s.settle({ failed: reason });
+  for (const s of [accepted, created, tallied, closed]) s.settle({ failed: reason });
 }
 
 function verifiedBy() {
@@ -141,8 +145,9 @@ federation
       return;
     }
     record.question = await readQuestion(object);
-    // The tally we wait for is the one that counts our vote.
+    // The tally we wait for is the one that counts our vote; then the final one.
     if (record.question.voters >= 1) tallied.settle({ ok: true });
+    if (record.question.closed != null) closed.settle({ ok: true });
   })
   .onError((_ctx, error) => {
     result.errors.push({ where: "inbox", error: String(error?.stack ?? error) });
@@ -205,8 +210,15 @@ try {
 
   // 4. Our tally Update(Question) that counts the vote.
   const tally = await tallied.promise;
-  clearTimeout(timer);
   if (!tally.ok) finish(false, tally.failed);
+
+  // 5. On request, the final Update once the caller has closed the poll.
+  if (AWAIT_CLOSE) {
+    process.stdout.write(JSON.stringify({ tallied: true }) + "\n");
+    const end = await closed.promise;
+    if (!end.ok) finish(false, end.failed);
+  }
+  clearTimeout(timer);
   server.close();
   finish(true);
 } catch (error) {
