@@ -25,24 +25,11 @@ from test_cli import ROOT, free_port
 from test_interop_fedify import INTEROP, ensure_node_modules, pytestmark  # noqa: F401
 from test_interop_fedify_poll import QUESTION, read_json_line
 
+from fediverse.hub.network import wait_until_serving
+
 SCRIPT = INTEROP / "fedify_poll.mjs"
 NODE_TIMEOUT = 60  # the script gives up by itself after 50 s
 PEILING = Path(sys.executable).parent / "peiling"
-
-
-async def serving(base: str, within: float = 60.0) -> None:
-    """Until `make run` answers WebFinger (it may first set up the venv)."""
-    host = base.removeprefix("http://")
-    url = f"{base}/.well-known/webfinger?resource=acct:bieb@{host}"
-    async with aiohttp.ClientSession() as session, asyncio.timeout(within):
-        while True:
-            try:
-                async with session.get(url) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
 
 
 async def api_token(config: Path) -> str:
@@ -76,7 +63,8 @@ async def test_fedify_sees_a_poll_of_make_run_published_counted_and_closed(tmp_p
         env={**os.environ, "PYTHON": sys.executable, "PEILING_TALLY_DEBOUNCE_SECONDS": "1"})
     seen: list[str] = []
     try:
-        await serving(base)
+        webfinger = f"{base}/.well-known/webfinger?resource=acct:bieb@127.0.0.1:{port}"
+        await wait_until_serving(webfinger, within=120.0)  # it may set up the venv first
         token = await api_token(demo / "peiling.toml")
         node = await asyncio.create_subprocess_exec(
             "node", str(SCRIPT), f"@bieb@127.0.0.1:{port}", base, cwd=INTEROP,
