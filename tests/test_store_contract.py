@@ -134,15 +134,15 @@ async def test_migrations_are_idempotent(tmp_path):
     await second.close()
 
 
-async def test_activities_stored_before_migration_012_keep_waiting_from_no_inbox(tmp_path):
-    # Given a database as migration 011 left it, with an activity still waiting
-    path = tmp_path / "at-011.sqlite3"
+async def test_activities_stored_before_migration_011_keep_waiting_from_no_inbox(tmp_path):
+    # Given a database as migration 010 left it, with an activity still waiting
+    path = tmp_path / "at-010.sqlite3"
     with closing(sqlite3.connect(path)) as db:
         for number, script in _migrations():
-            if number <= 11:
+            if number <= 10:
                 db.executescript(script)
         db.executescript(
-            "PRAGMA user_version = 11;"
+            "PRAGMA user_version = 10;"
             " INSERT INTO inbox_activity (id, actor, type, body, received_at)"
             " VALUES ('https://m.example/1', 'https://m.example/u', 'Follow', '{}', 1.0);")
 

@@ -13,7 +13,7 @@ id sent twice is new only the first time.
 Each statement costs the database thread the GIL: `sqlite3` lets it go while
 SQLite works, and the busy event loop takes it and keeps it for up to the
 switch interval (5 ms) before the thread can go on. So the commonest batch,
-arrivals alone, is one INSERT into the `arrival` view (migration 012) in
+arrivals alone, is one INSERT into the `arrival` view (migration 011) in
 SQLite's autocommit mode: the statement is its own transaction, and its one
 step (rows, triggers, COMMIT and the disk) the one wait for the GIL; the two
 indexed reads around it (which rows are new, which of those wait) are made on
@@ -122,7 +122,7 @@ def _values(row_width: int, rows: int) -> str:
 
 
 def _save_arrivals(db: sqlite3.Connection, arrivals: Sequence[Any]) -> list[bool]:
-    """Store each new activity, counting the votes that count now (migration 012's
+    """Store each new activity, counting the votes that count now (migration 011's
     trigger on `arrival` applies the rules, row by row in queue order); True for each
     new one that waits for the worker."""
     before = last_arrival(db)
