@@ -14,6 +14,7 @@ from harness import FakeRemote, RunningInstance, follower_on, process
 from fediverse.polls import PollDraft
 from fediverse.storage import Reply
 from fediverse.tallies import TallyWorker
+from fediverse.web.admin import moderation
 
 EMAIL = "canary-7f3a@example.org"
 
@@ -57,6 +58,52 @@ async def test_a_held_comment_is_approved_and_appears_on_the_poll_page(instance,
     assert status == 303 and headers["Location"] == f"/admin/moderation?poll={poll_id}"
     page = await public_page(staff, poll_id)
     assert "Graag ook op zondagochtend" in page and EMAIL not in page
+
+
+async def test_a_long_queue_comes_a_page_at_a_time(instance, staff, monkeypatch):
+    # Given five held comments and pages of two
+    monkeypatch.setattr(moderation, "PAGE_SIZE", 2)
+    poll_id = await new_poll(instance)
+    ids = [await local_comment(instance, poll_id, f"Reactie nummer {n}", n=n) for n in range(5)]
+
+    # When staff page through the queue
+    pages = [(await staff.get(f"/admin/moderation?page={n}"))[1] for n in (1, 2, 3)]
+
+    # Then each page holds the next comments, oldest first, linked to its neighbours
+    assert [[n for n in range(5) if f"Reactie nummer {n}<" in page] for page in pages] == [
+        [0, 1], [2, 3], [4]]
+    assert ["Volgende pagina" in page for page in pages] == [True, True, False]
+    assert ["Vorige pagina" in page for page in pages] == [False, True, True]
+    assert 'href="/admin/moderation?page=3&amp;state=pending"' in pages[1]
+    # And an action on page 2 comes back to page 2
+    status, _, headers = await staff.post("/admin/replies", {
+        "reply_id": ids[2], "action": "approve",
+        "next": "/admin/moderation?state=pending&page=2"})
+    assert status == 303 and headers["Location"] == "/admin/moderation?state=pending&page=2"
+
+
+@pytest.mark.parametrize("asked", ["0", "-1", "x", "1.5", "%C2%B2", "9" * 30])
+async def test_a_page_number_that_makes_no_sense_shows_the_first_page(instance, staff,
+                                                                      monkeypatch, asked):
+    monkeypatch.setattr(moderation, "PAGE_SIZE", 2)
+    poll_id = await new_poll(instance)
+    for n in range(3):
+        await local_comment(instance, poll_id, f"Reactie nummer {n}", n=n)
+
+    status, page, _ = await staff.get(f"/admin/moderation?page={asked}")
+
+    assert status == 200
+    assert "Reactie nummer 0<" in page and "Reactie nummer 2<" not in page
+
+
+async def test_past_the_last_page_the_queue_is_empty_with_a_way_back(instance, staff):
+    poll_id = await new_poll(instance)
+    await local_comment(instance, poll_id, "De enige reactie")
+
+    status, page, _ = await staff.get("/admin/moderation?page=7")
+
+    assert status == 200 and "De enige reactie" not in page
+    assert "Vorige pagina" in page and "Volgende pagina" not in page
 
 
 async def test_hiding_and_deleting_change_the_replies_count_and_owe_an_update(instance,
@@ -139,7 +186,7 @@ async def test_a_flag_from_mastodon_is_stored_and_listed(instance, staff, remote
     status, _ = await remote.send(flag, instance.inbox)
     await process(instance)
     assert status == 202
-    [report] = await instance.services.store.reports(False)
+    [report] = await instance.services.store.reports(False, 100)
     assert report.content == "Spam hier & reclame"
     assert report.objects == (instance.actor_id, f"{instance.url}/polls/{poll_id}",
                               "https://elsewhere.example/notes/9")
@@ -151,11 +198,11 @@ async def test_a_flag_from_mastodon_is_stored_and_listed(instance, staff, remote
 
     status, _ = await remote.send(flag, instance.inbox)  # a retried delivery
     await process(instance)
-    assert len(await instance.services.store.reports(False)) == 1
+    assert len(await instance.services.store.reports(False, 100)) == 1
 
     await staff.post(f"/admin/reports/{report.id}/resolve", {})
-    assert await instance.services.store.reports(False) == []
-    assert len(await instance.services.store.reports(True)) == 1
+    assert await instance.services.store.reports(False, 100) == []
+    assert len(await instance.services.store.reports(True, 100)) == 1
 
 
 async def test_a_blocked_reporter_is_refused_before_anything_is_stored(instance, staff,
@@ -170,7 +217,7 @@ async def test_a_blocked_reporter_is_refused_before_anything_is_stored(instance,
     await process(instance)
 
     assert status == 403
-    assert await instance.services.store.reports(False) == []
+    assert await instance.services.store.reports(False, 100) == []
     assert await instance.services.store.inbox_activity_count() == 0
 
 
@@ -185,7 +232,7 @@ async def test_malformed_flags_store_no_report_but_bounded_ones(instance, remote
     await process(instance)
 
     assert status == 202
-    reports = await instance.services.store.reports(False)
+    reports = await instance.services.store.reports(False, 100)
     if isinstance(objects, list) and len(objects) == 500:
         [report] = reports  # only the distinct ids of the first 50 entries are kept
         assert len(report.objects) == 5 and report.content == ""

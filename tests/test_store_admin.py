@@ -103,11 +103,23 @@ async def test_reports_are_stored_once_and_resolved(store):
                                    "Spam", ("https://x/1", "https://x/2"), 1.0)
     assert not await store.save_report("https://m.example/f/1", "https://m.example/actor",
                                        "Again", (), 2.0)
-    [report] = await store.reports(False)
+    [report] = await store.reports(False, 10)
     assert report.objects == ("https://x/1", "https://x/2") and report.content == "Spam"
+    assert await store.report_count(False) == 1
     assert await store.resolve_report(report.id, 3.0)
     assert not await store.resolve_report(report.id, 4.0)
-    assert await store.reports(False) == [] and len(await store.reports(True)) == 1
+    assert await store.reports(False, 10) == [] and len(await store.reports(True, 10)) == 1
+    assert (await store.report_count(False), await store.report_count(True)) == (0, 1)
+
+
+async def test_reports_come_newest_first_a_page_at_a_time(store):
+    for n in range(5):
+        await store.save_report(f"https://m.example/f/{n}", "https://m.example/actor", f"r{n}",
+                                (), float(n))
+
+    pages = [[r.content for r in await store.reports(False, 2, offset)] for offset in (0, 2, 4)]
+
+    assert pages == [["r4", "r3"], ["r2", "r1"], ["r0"]]
 
 
 async def test_only_the_staff_queue_carries_email_addresses(store):
@@ -118,6 +130,7 @@ async def test_only_the_staff_queue_carries_email_addresses(store):
     await store.save_comment(reply, "bea@example.org")
 
     assert await store.staff_replies(None, "pending", 10) == [(reply, "bea@example.org")]
+    assert await store.staff_replies(None, "pending", 10, offset=1) == []
     assert await store.staff_replies(poll.id, "visible", 10) == []
     assert await store.reply_states() == {"visible": 0, "pending": 1, "hidden": 0}
     await store.delete_poll(poll.id, 2.0)

@@ -1020,12 +1020,18 @@ class SqliteStore:
             " VALUES (?, ?, ?, ?, ?)",
             (activity_id, reporter, content, json.dumps(list(objects)), now)) > 0
 
-    async def reports(self, resolved: bool) -> list[Report]:
+    async def reports(self, resolved: bool, limit: int, offset: int = 0) -> list[Report]:
+        """Newest first."""
         rows = await self._all(
             "SELECT * FROM report WHERE (resolved_at IS NOT NULL) = ?"
-            " ORDER BY received_at DESC, id DESC LIMIT 500", (int(resolved),))
+            " ORDER BY received_at DESC, id DESC LIMIT ? OFFSET ?", (int(resolved), limit, offset))
         return [Report(**{**dict(row), "objects": tuple(json.loads(row["objects"]))})
                 for row in rows]
+
+    async def report_count(self, resolved: bool) -> int:
+        found: int = await self._scalar(
+            "SELECT count(*) FROM report WHERE (resolved_at IS NOT NULL) = ?", (int(resolved),))
+        return found
 
     async def resolve_report(self, report_id: int, now: float) -> bool:
         return await self._run(
@@ -1035,15 +1041,15 @@ class SqliteStore:
     # admin: the moderation queue and exports
 
     async def staff_replies(self, poll_id: int | None, state: ReplyState | None,
-                            limit: int) -> list[tuple[Reply, str | None]]:
+                            limit: int, offset: int = 0) -> list[tuple[Reply, str | None]]:
         """Replies with the commenter's e-mail address (None for fediverse replies),
         oldest first, of one poll or of every live poll, in one state or all."""
         rows = await self._all(
             f"SELECT {', '.join('r.' + c.strip() for c in _REPLY_COLUMNS.split(','))},"
             " r.email FROM reply r JOIN poll p ON p.id = r.poll_id"
             " WHERE p.deleted_at IS NULL AND (? IS NULL OR r.poll_id = ?)"
-            " AND (? IS NULL OR r.state = ?) ORDER BY r.published_at, r.id LIMIT ?",
-            (poll_id, poll_id, state, state, limit))
+            " AND (? IS NULL OR r.state = ?) ORDER BY r.published_at, r.id LIMIT ? OFFSET ?",
+            (poll_id, poll_id, state, state, limit, offset))
         return [(Reply(**{k: row[k] for k in row.keys() if k != "email"}), row["email"])
                 for row in rows]
 

@@ -65,7 +65,7 @@ async def dashboard() -> Response:
     return await page(
         "admin/dashboard.html",
         polls=sum([len(await s.store.polls(a.username)) for a in actors]),
-        replies=await s.store.reply_states(), reports=len(await s.store.reports(False)),
+        replies=await s.store.reply_states(), reports=await s.store.report_count(False),
         followers=sum([await s.store.follower_count(a.username) for a in actors]),
         deliveries=await s.store.delivery_counts())
 

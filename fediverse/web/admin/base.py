@@ -10,8 +10,11 @@ page needs one. (`pagepolicy` adds what every HTML page gets.)
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from quart import Blueprint, Response, g, redirect, render_template, request, session, url_for
 
@@ -25,6 +28,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 OPEN_ENDPOINTS = frozenset({"admin.login", "admin.login_post"})
 SESSION_KEY = "admin"
 MAX_ID = 2**63 - 1
+MAX_PAGE = 10**6  # of a listing: past it `?page=` is nonsense, and its offset no cheap read
+PAGE_NUMBER = re.compile(r"[0-9]{1,7}")  # ASCII digits: str.isdigit() takes "²" too
+Row = TypeVar("Row")
 ADMIN_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self';"
                 " form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
@@ -71,6 +77,24 @@ def local_path(candidate: str | None, default: str) -> str:
             and "\\" not in candidate and candidate.isprintable() and len(candidate) < 500):
         return candidate
     return default
+
+
+@dataclass(frozen=True)
+class Listing(Generic[Row]):
+    """One page of a long list (the moderation queue, the reports): `?page=N`."""
+
+    rows: list[Row]
+    number: int
+    more: bool
+
+
+async def listing(fetch: Callable[[int, int], Awaitable[list[Row]]], size: int) -> Listing[Row]:
+    """The page `?page=` asks for (the first when it is missing or makes no sense),
+    fetched as `fetch(limit, offset)`; one row more than a page tells if another follows."""
+    asked = request.args.get("page", "")
+    number = int(asked) if PAGE_NUMBER.fullmatch(asked) and 0 < int(asked) <= MAX_PAGE else 1
+    rows = await fetch(size + 1, (number - 1) * size)
+    return Listing(rows[:size], number, len(rows) > size)
 
 
 async def page(template: str, status: int = 200, **context: object) -> Response:

@@ -27,10 +27,10 @@ from ...moderation import (
 from ...storage import PurgeResult, ReplyState
 from .. import services
 from ..forms import FormError, checked_form
-from .base import bp, local_path, page, see_other
+from .base import bp, listing, local_path, page, see_other
 
 STATES: tuple[ReplyState, ...] = ("pending", "visible", "hidden")
-QUEUE_LIMIT = 500
+PAGE_SIZE = 100  # comments or reports on one page of the queue
 
 
 @bp.get("/moderation")
@@ -40,10 +40,12 @@ async def queue() -> Response:
     state: ReplyState = next((known for known in STATES if known == asked), "pending")
     poll_id = _poll_id(request.args.get("poll"))
     poll = await s.store.poll(poll_id) if poll_id is not None else None
-    replies = await s.store.staff_replies(poll.id if poll else None, state, QUEUE_LIMIT)
-    questions = {r.poll_id: (await s.store.poll(r.poll_id)) for r, _email in replies}
-    return await page("admin/moderation.html", replies=replies, state=state, poll=poll,
-                      states=STATES, questions=questions, counts=await s.store.reply_states())
+    found = await listing(lambda limit, offset: s.store.staff_replies(
+        poll.id if poll else None, state, limit, offset), PAGE_SIZE)
+    questions = {r.poll_id: (await s.store.poll(r.poll_id)) for r, _email in found.rows}
+    return await page("admin/moderation.html", replies=found.rows, listing=found, state=state,
+                      poll=poll, states=STATES, questions=questions,
+                      counts=await s.store.reply_states())
 
 
 @bp.post("/replies")
@@ -64,9 +66,10 @@ async def reply_action() -> Response:
 async def reports() -> Response:
     s = services()
     resolved = request.args.get("resolved") == "1"
-    found = await s.store.reports(resolved)
-    described = [(report, [await _describe(i) for i in report.objects]) for report in found]
-    return await page("admin/reports.html", reports=described, resolved=resolved)
+    found = await listing(lambda limit, offset: s.store.reports(resolved, limit, offset),
+                          PAGE_SIZE)
+    described = [(report, [await _describe(i) for i in report.objects]) for report in found.rows]
+    return await page("admin/reports.html", reports=described, listing=found, resolved=resolved)
 
 
 @bp.post("/reports/<int:report_id>/resolve")
