@@ -289,6 +289,41 @@ async def test_block_and_purge_a_domain_recounts_tallies_exactly(instance, staff
     assert "localhost" in page and "4 stemmen" in page
 
 
+async def test_purged_notes_do_not_come_back_after_an_unblock(instance, staff, remote):
+    # Given mallory's vote and reply, purged with a block, and the block lifted again
+    poll_id = await new_poll(instance)
+    remote.add_actor("mallory", key_index=2)
+    actor = f"{remote.base}/users/mallory"
+    assert await vote_from(remote, instance, "mallory", poll_id, "Eens") == 202
+    reply = {"id": f"{actor}/notes/1", "type": "Note", "attributedTo": actor,
+             "content": "<p>koop nu</p>", "inReplyTo": f"{instance.url}/polls/{poll_id}",
+             "to": [instance.actor_id]}
+    await remote.send({"id": f"{actor}/notes/1/activity", "type": "Create", "actor": actor,
+                       "object": reply, "to": [instance.actor_id]}, instance.inbox)
+    await process(instance)
+    assert await instance.services.store.reply_count(poll_id) == 1
+    await staff.get("/admin/blocks")
+    await staff.post("/admin/blocks", {"target": actor, "purge": "1"})
+    await instance.services.store.unblock_actor(actor)
+
+    # When the same Notes arrive again under new activity ids
+    note_vote = {"id": f"{actor}/votes/{poll_id}/Eens", "type": "Note", "attributedTo": actor,
+                 "name": "Eens", "inReplyTo": f"{instance.url}/polls/{poll_id}",
+                 "to": [instance.actor_id]}
+    statuses = [(await remote.send({"id": f"{note['id']}/again", "type": "Create",
+                                    "actor": actor, "object": note, "to": [instance.actor_id]},
+                                   instance.inbox))[0] for note in (note_vote, reply)]
+    await process(instance)
+
+    # Then they are acknowledged and stay gone, while a new vote of mallory's counts
+    assert statuses == [202, 202]
+    assert (await instance.services.store.tally(poll_id)).counts == (0, 0, 0)
+    assert await instance.services.store.reply_count(poll_id) == 0
+    assert await vote_from(remote, instance, "mallory", poll_id, "Oneens") == 202
+    await process(instance)
+    assert (await instance.services.store.tally(poll_id)).counts == (0, 1, 0)
+
+
 async def test_blocking_one_actor_refuses_only_that_actor(instance, staff, remote):
     poll_id = await new_poll(instance)
     remote.add_actor("mallory", key_index=2)

@@ -1167,7 +1167,9 @@ async def _recount(db: aiosqlite.Connection, poll_id: int, now: float) -> None:
 
 async def _purge(db: aiosqlite.Connection, actors: set[str], now: float) -> PurgeResult:
     """Remove the actors' votes, replies and follows, then recount each poll they
-    touched from the remaining votes (`_recount` also owes each one tally Update)."""
+    touched from the remaining votes (`_recount` also owes each one tally Update).
+    Their Notes are tombstoned, as a Delete would leave them: a Create of one sent
+    again, after an unblock, under a new activity id, brings nothing back."""
     votes = replies = 0
     touched: set[int] = set()
     for actor in sorted(actors):
@@ -1175,6 +1177,10 @@ async def _purge(db: aiosqlite.Connection, actors: set[str], now: float) -> Purg
             "SELECT poll_id FROM vote WHERE voter = ? UNION SELECT poll_id FROM reply"
             " WHERE actor = ?", (actor, actor))
         touched.update(row[0] for row in rows)
+        await db.execute(
+            "INSERT OR IGNORE INTO object_tombstone (id, deleted_at)"
+            " SELECT object_id, ? FROM vote WHERE voter = ? AND object_id IS NOT NULL"
+            " UNION SELECT id, ? FROM reply WHERE actor = ?", (now, actor, now, actor))
         votes += (await db.execute("DELETE FROM vote WHERE voter = ?", (actor,))).rowcount
         await db.execute("DELETE FROM poll_voter WHERE voter = ?", (actor,))
         replies += (await db.execute("DELETE FROM reply WHERE actor = ?", (actor,))).rowcount
