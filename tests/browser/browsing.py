@@ -29,3 +29,11 @@ async def assert_accessible(page: Any) -> None:
     report = "\n".join(f"{v['id']} ({v['impact']}): {v['help']} at "
                        f"{[n['target'] for n in v['nodes']][:5]}" for v in bad)
     assert not bad, f"accessibility violations on {page.url}:\n{report}"
+
+
+async def comment_on(page: Any, name: str, email: str, text: str) -> None:
+    """Fill in the poll page's comment form, in Dutch, and send it."""
+    await page.get_by_label("Naam").fill(name)
+    await page.get_by_label("E-mailadres").fill(email)
+    await page.get_by_label("Reactie", exact=True).fill(text)
+    await page.get_by_role("button", name="Reactie plaatsen").click()

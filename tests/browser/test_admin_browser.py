@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from browsing import assert_accessible, screenshot
+from browsing import assert_accessible, comment_on, screenshot
 
 from fediverse import accounts
 from fediverse.storage import Follow
@@ -54,10 +54,7 @@ async def test_staff_publish_a_poll_and_approve_a_held_comment(live, page, brows
     try:
         public = await visitor.new_page()
         await public.goto(f"{live.url}/polls/{poll.id}")
-        await public.get_by_label("Naam").fill("Ria")
-        await public.get_by_label("E-mailadres").fill("ria@example.org")
-        await public.get_by_label("Reactie", exact=True).fill("Graag ook 's avonds.")
-        await public.get_by_role("button", name="Reactie plaatsen").click()
+        await comment_on(public, "Ria", "ria@example.org", "Graag ook 's avonds.")
         assert "Graag ook 's avonds." not in await public.locator("#comments").inner_text()
 
         await page.goto(f"{live.url}/admin/moderation")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest_asyncio
 from aiohttp import web
-from browsing import assert_accessible, screenshot
+from browsing import assert_accessible, comment_on, screenshot
 from test_polls_federation import new_poll
 
 from fediverse.lifecycle import close_poll
@@ -56,10 +56,7 @@ async def test_the_page_works_without_javascript(live, browser):
         page = await context.new_page()
         await page.goto(f"{live.url}/polls/{poll.id}")
         await vote_for(page, "Oneens")
-        await page.get_by_label("Naam").fill("Zonder Script")
-        await page.get_by_label("E-mailadres").fill("zs@example.org")
-        await page.get_by_label("Reactie", exact=True).fill("Werkt ook zo.")
-        await page.get_by_role("button", name="Reactie plaatsen").click()
+        await comment_on(page, "Zonder Script", "zs@example.org", "Werkt ook zo.")
         text = await page.locator("main").inner_text()
     finally:
         await context.close()
@@ -74,10 +71,7 @@ async def test_a_comment_in_a_first_poll_appears_after_approval(live, page):
     store = live.services.store
     await page.goto(f"{live.url}/polls/{poll.id}")
 
-    await page.get_by_label("Naam").fill("Ria")
-    await page.get_by_label("E-mailadres").fill("ria@example.org")
-    await page.get_by_label("Reactie", exact=True).fill("Graag ook 's avonds open.\nEn op zondag.")
-    await page.get_by_role("button", name="Reactie plaatsen").click()
+    await comment_on(page, "Ria", "ria@example.org", "Graag ook 's avonds open.\nEn op zondag.")
     waiting = await page.locator("#comments").inner_text()
     [pending] = await store.replies(poll.id, "pending")
     await store.set_reply_state(pending.id, "visible")
@@ -95,10 +89,7 @@ async def test_a_comment_in_an_open_poll_appears_at_once(live, page):
     await live.services.store.set_poll_moderation(poll.id, "open")
     await page.goto(f"{live.url}/polls/{poll.id}")
 
-    await page.get_by_label("Naam").fill("Kees <b>")
-    await page.get_by_label("E-mailadres").fill("kees@example.org")
-    await page.get_by_label("Reactie", exact=True).fill("<script>alert(1)</script>")
-    await page.get_by_role("button", name="Reactie plaatsen").click()
+    await comment_on(page, "Kees <b>", "kees@example.org", "<script>alert(1)</script>")
 
     reply = page.locator("#comments article.reply")
     assert "Kees <b>" in await reply.inner_text()
@@ -110,10 +101,8 @@ async def test_a_refused_comment_keeps_what_was_typed(live, page):
     poll = await rich_poll(live)
     await page.goto(f"{live.url}/polls/{poll.id}")
 
-    await page.get_by_label("Naam").fill("   ")  # the browser lets it through; we do not
-    await page.get_by_label("E-mailadres").fill("ria@example.org")
-    await page.get_by_label("Reactie", exact=True).fill("Een lange reactie.\nMet twee regels.")
-    await page.get_by_role("button", name="Reactie plaatsen").click()
+    # a name of spaces: the browser lets it through, we do not
+    await comment_on(page, "   ", "ria@example.org", "Een lange reactie.\nMet twee regels.")
 
     assert await page.get_by_role("alert").inner_text() == (
         "Vul een naam in van hoogstens 80 tekens.")
@@ -141,10 +130,7 @@ async def test_the_poll_page_fits_small_and_large_screens_and_passes_axe(live, p
     await live.services.store.set_poll_moderation(poll.id, "open")
     await page.goto(f"{live.url}/polls/{poll.id}")
     await vote_for(page, "Eens")
-    await page.get_by_label("Naam").fill("Lezer")
-    await page.get_by_label("E-mailadres").fill("lezer@example.org")
-    await page.get_by_label("Reactie", exact=True).fill("Een reactie om te zien hoe het staat.")
-    await page.get_by_role("button", name="Reactie plaatsen").click()
+    await comment_on(page, "Lezer", "lezer@example.org", "Een reactie om te zien hoe het staat.")
 
     for width in (320, 375, 1280):
         await page.set_viewport_size({"width": width, "height": 800})
