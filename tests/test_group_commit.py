@@ -43,14 +43,15 @@ async def test_callers_waiting_together_share_one_batch():
     first = asyncio.create_task(group.submit("a"))
     await asyncio.sleep(0.001)
 
-    # When many callers arrive meanwhile
+    # When more callers than a whole batch takes arrive meanwhile
     answers = await asyncio.gather(*(group.submit(f"b{i}") for i in range(20)))
 
     # Then the lone first caller was not kept waiting for company, and the rest
     # were applied in one batch, in the order they came
     assert await first == "A"
     assert answers == [f"B{i}" for i in range(20)]
-    assert recorder.batches == [["a"], [f"b{i}" for i in range(20)]]
+    assert recorder.batches == [["a"], [f"b{i}" for i in range(16)],
+                                [f"b{i}" for i in range(16, 20)]]
 
 
 async def test_a_batch_never_exceeds_its_size():
@@ -60,6 +61,30 @@ async def test_a_batch_never_exceeds_its_size():
     await asyncio.gather(*(group.submit(str(i)) for i in range(7)))
 
     assert [len(batch) for batch in recorder.batches] == [3, 3, 1]
+
+
+async def test_a_long_queue_is_committed_half_at_a_time():
+    # Given a writer busy with a first item, and 32 callers waiting behind it (the
+    # convoy of 32 connections whose requests were all answered by one commit)
+    recorder = Recorder()
+    group: GroupCommit[str, str] = GroupCommit(recorder, max_batch=200, whole_up_to=16)
+    first = asyncio.create_task(group.submit("a"))
+    await asyncio.sleep(0.001)
+    waiting = [asyncio.create_task(group.submit(f"b{i}")) for i in range(32)]
+
+    # When the first commit is done, the first half of them goes to the disk alone:
+    # they are answered while the second half still waits for its commit
+    await first
+    assert await asyncio.gather(*waiting[:16]) == [f"B{i}" for i in range(16)]
+    assert recorder.batches[1] == [f"b{i}" for i in range(16)]
+    assert not any(task.done() for task in waiting[16:])
+
+    # Then every caller is answered, in order, and a queue no longer than
+    # `whole_up_to` is taken whole
+    assert await asyncio.gather(*waiting[16:]) == [f"B{i}" for i in range(16, 32)]
+    assert [len(batch) for batch in recorder.batches] == [1, 16, 16]
+    await asyncio.gather(*(group.submit(f"c{i}") for i in range(16)))
+    assert [len(batch) for batch in recorder.batches[3:]] == [16]
 
 
 async def test_a_bad_item_fails_only_its_own_caller():
