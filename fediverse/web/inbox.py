@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from hypercorn.typing import HTTPScope
 from quart import Blueprint, Response, current_app, request
 
 from activitypub.errors import NotFound, UnsupportedMediaType
@@ -34,14 +35,15 @@ async def inbox(username: str | None = None) -> Response:
     s = services()
     if username is not None and not await _is_local_actor(s.store, username):
         raise NotFound(f"no actor {username!r} here")
-    media_type = request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+    scope = cast(HTTPScope, request.scope)  # read once: each `request.` is a context lookup
+    headers = _sent_headers(scope)
+    media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type not in ACTIVITY_MEDIA_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/activity+json")
     body = cast(bytes, await request.get_data(cache=False, as_text=False))
-    headers = _sent_headers()
     try:
         actor, activity = await authenticate(
-            SignedRequest(request.method, _request_target(), headers, body),
+            SignedRequest(scope["method"], _request_target(scope), headers, body),
             store=s.store, directory=s.directory, expected_host=s.settings.host,
             now=datetime.now(UTC), window=timedelta(seconds=s.settings.signature_window_seconds),
         )
@@ -74,19 +76,19 @@ async def _is_local_actor(store: Store, username: str) -> bool:
     return True
 
 
-def _sent_headers() -> dict[str, str]:
+def _sent_headers(scope: HTTPScope) -> dict[str, str]:
     """The headers as the peer sent them, by lower-cased name, the first of repeated
     ones: verification looks each up directly (`httpsig._header`). Read from the ASGI
     scope, not Quart's `request.headers`, which adds a `Remote-Addr` of its own."""
     found: dict[str, str] = {}
-    for name, value in request.scope["headers"]:
+    for name, value in scope["headers"]:
         found.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
     return found
 
 
-def _request_target() -> str:
+def _request_target(scope: HTTPScope) -> str:
     """Path and query exactly as sent: the signature covers the raw bytes."""
-    raw = request.scope.get("raw_path")
-    path = raw.decode("latin-1") if raw else request.path
-    query = request.scope.get("query_string", b"").decode("latin-1")
+    raw = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else scope["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
     return f"{path}?{query}" if query else path
