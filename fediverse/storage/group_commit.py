@@ -4,11 +4,11 @@ With `synchronous=FULL` every COMMIT waits for the disk (about half a
 millisecond on the benchmark machine), and one connection commits one
 transaction at a time, so writes that each commit alone queue behind each
 other's fsync: a busy inbox then spends its time waiting, not working. Here a
-caller queues its item and waits; one writer task takes everything queued,
-applies it in one transaction and answers every caller once COMMIT has
-returned. While it waits for the disk, the next batch gathers. An answer still
-means "on disk", and a lone caller waits no longer than before: the writer
-starts as soon as it is idle, it never waits for company.
+caller queues its item and waits; one writer task takes what is queued (how
+much, see below), applies it in one transaction and answers every caller once
+COMMIT has returned. While it waits for the disk, the next batch gathers. An
+answer still means "on disk", and a lone caller waits no longer than before:
+the writer starts as soon as it is idle, it never waits for company.
 
 A long queue is not taken whole. Busy peers deliver over a fixed number of
 connections, each sending its next request once the last is answered. If one
@@ -16,7 +16,7 @@ commit held all of their requests, the event loop would have nothing to do
 until the disk answered; then every peer's next request would arrive at once
 and be gathered into one batch again: a convoy, with the loop idle during every
 commit (a tenth of the time in the vote benchmark). So a batch is at most
-`whole_up_to` items, or half of the queue when that is more: two groups take
+`whole_up_to` items (16), or half of the queue when that is more: two groups take
 turns, one answered and its next requests worked on while the other commits.
 Batches stay large, because each has a cost of its own on the loop (the
 hand-off to the database thread and back). In the vote benchmark (32
